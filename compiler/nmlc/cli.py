@@ -1,0 +1,104 @@
+"""The `nmlc` command line: check, build, analyze and validate NESTML models.
+
+Errors go to stderr in the `FILE:LINE:COL: error[CODE]: message` form; a user error never
+shows a Python traceback (exit 1), and an internal error says so plainly (exit 2).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+
+def _print_diags(diags) -> None:
+    text = diags.render()
+    if text:
+        print(text, file=sys.stderr)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .diagnostics import Diagnostics
+
+    diags = Diagnostics(warnings_as_errors=args.werror)
+    try:
+        from .semantics import check_file
+    except ImportError:
+        check_file = None
+    for f in args.files:
+        if check_file is not None:
+            check_file(Path(f), diags, werror=args.werror) if _accepts_werror(check_file) else check_file(Path(f), diags)
+        else:
+            from .syntax import parse_file
+
+            parse_file(Path(f), diags)
+    _print_diags(diags)
+    errors = len(diags.errors)
+    if errors:
+        print(f"nmlc check: {errors} error(s) in {len(args.files)} file(s)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _accepts_werror(func) -> bool:
+    import inspect
+
+    return "werror" in inspect.signature(func).parameters
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from . import build
+
+    t0 = time.perf_counter()
+    module = build.build(args.files, args.output, name_suffix=args.suffix, jobs=args.jobs,
+                         nest_include=args.nest_include, werror=args.werror)
+    took = time.perf_counter() - t0
+    print(module.path)
+    for source, registered in module.models.items():
+        print(f"  {source} -> {registered}")
+    state = "compiled" if module.compiled else "up to date (cache)"
+    print(f"{state} in {took:.2f} s", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="nmlc", description="NESTML compiler for NEST Simulator")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("check", help="parse and check models; exit 0 if they are valid, 1 otherwise")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--werror", action="store_true", help="treat warnings as errors")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("build", help="compile models into a NEST extension module")
+    p.add_argument("files", nargs="+")
+    p.add_argument("-o", "--output", default=None, help="cache/build folder (default: ~/.cache/nmlc/modules)")
+    p.add_argument("--suffix", default="_nestml", help="appended to every registered model name")
+    p.add_argument("-j", "--jobs", type=int, default=None, help="parallel compile jobs")
+    p.add_argument("--nest-include", default=None, help="NEST header folder of a NEST built from source")
+    p.add_argument("--werror", action="store_true", help="treat warnings as errors")
+    p.set_defaults(func=cmd_build)
+
+    args = parser.parse_args(argv)
+    if args.version:
+        from . import __version__
+
+        print(__version__)
+        return 0
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    from .diagnostics import NmlcError
+
+    try:
+        return args.func(args)
+    except NmlcError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The NEST Simulator target: C++ extension modules built against the pip-installed NEST."""

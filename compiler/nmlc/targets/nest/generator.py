@@ -1,0 +1,319 @@
+"""Render a model IR into the C++ sources of a NEST extension module.
+
+The generated class has the shape of NEST's hand-written models: parameters, state, derived
+variables and buffers in separate structs; every propagator and constant computed once per
+parameter change in ``pre_run_hook``; ``update`` looping over the steps of a slice doing only
+arithmetic. Event semantics (documented in docs/language.md): spikes delivered for step k are
+added to kernel states and passed to ``onReceive`` after the update block of step k, delta
+kernels jump with the ``integrate_odes`` call that integrates their target; a continuous input
+received in step k acts during step k+1, as in NEST's built-in models.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import sympy
+
+from ... import __version__
+from ...analysis import ExactBlock, NumericBlock
+from ...ir.lowering import DERIV_SUFFIX, sym
+from ...ir.model import IRError, ModelIR
+from ...syntax import nodes as n
+from .printer import CPP_RESERVED, NestCppPrinter, cpp_comment, cpp_string
+from .statements import StatementPrinter
+
+_ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
+                          trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                          undefined=jinja2.StrictUndefined)
+
+
+@dataclass
+class GeneratedModel:
+    source_name: str
+    registered: str
+    cls: str
+    filename: str
+    code: str
+
+
+def check_identifiers(ir: ModelIR) -> list[tuple[n.Node, str]]:
+    """User names that cannot become C++ identifiers (reserved words, our `__` namespace)."""
+    bad = []
+    for s in ir.symbols.symbols.values():
+        if s.name in CPP_RESERVED or s.name.startswith("__") or "__X__" in s.name:
+            bad.append((s.node, s.name))
+    for node in ir.model.walk():
+        if isinstance(node, n.Declaration) and node not in [s.decl for s in ir.symbols.symbols.values()]:
+            for dn in node.names:
+                if dn.name in CPP_RESERVED or dn.name.startswith("__"):
+                    bad.append((dn, dn.name))
+    return bad
+
+
+class NeuronGenerator:
+    def __init__(self, ir: ModelIR, registered: str, namespace: str, conversions: dict[int, float] | None = None):
+        self.ir = ir
+        self.registered = registered
+        self.namespace = namespace
+        self.cls = ir.name
+        self.conversions = conversions or {}
+        self.names = self._names()
+        self.printer = NestCppPrinter(self.names, {"__nmlc_steps": "__nmlc_steps"})
+
+    # ------------------------------------------------------------------ name tables
+    def _names(self) -> dict[str, str]:
+        names: dict[str, str] = {"__h": "V_.__h", "t": "B_.__t"}
+        for v in self.ir.parameters:
+            names[v.name] = f"P_.{v.name}"
+        for v in self.ir.state:
+            names[v.name + DERIV_SUFFIX * v.order] = f"S_.{v.name}{DERIV_SUFFIX * v.order}"
+        for s in self.ir.ode_states:
+            names.setdefault(s, f"S_.{s}")
+        for v in self.ir.internals:
+            names[v.name] = f"V_.{v.name}"
+        for p in self.ir.continuous_ports:
+            names[p.name] = f"B_.{p.name}__value"
+        for p in self.ir.spike_ports:
+            names[f"__spk_{p.name}"] = f"__spk_{p.name}"
+        for block in self.ir.plan.blocks:
+            if isinstance(block, ExactBlock):
+                for ps in block.propagators:
+                    names[str(ps)] = f"V_.{ps}"
+        return names
+
+    def _with(self, overrides: dict[str, str]) -> NestCppPrinter:
+        return NestCppPrinter({**self.names, **overrides}, {"__nmlc_steps": "__nmlc_steps"})
+
+    def cpp(self, expr: sympy.Expr, printer: NestCppPrinter | None = None) -> str:
+        return (printer or self.printer).doprint(expr)
+
+    # ------------------------------------------------------------------ pieces
+    def _exact_update(self, block: ExactBlock, wanted: set[str]) -> list[str]:
+        states = [s for s in block.states if str(s) in wanted]
+        if not states:
+            return []
+        lines = [f"const double __new_{s} = {self.cpp(block.update[s])};" for s in states]
+        lines += [f"{self.names[str(s)]} = __new_{s};" for s in states]
+        return ["{", *["  " + ln for ln in lines], "}"]
+
+    def _integrate(self, requested: list[str]) -> list[str]:
+        ir = self.ir
+        kernel_states = {s for ks in ir.kernel_states for s in ks.states}
+        wanted = set(ir.ode_states) if not requested else set()
+        for name in requested:
+            matched = [s for s in ir.ode_states if s == name or s.startswith(name + DERIV_SUFFIX)]
+            wanted.update(matched)
+        wanted |= kernel_states
+        lines: list[str] = []
+        for i, block in enumerate(ir.plan.blocks):
+            if isinstance(block, ExactBlock):
+                lines += self._exact_update(block, wanted)
+            elif isinstance(block, NumericBlock):
+                if any(str(s) in wanted for s in block.states):
+                    mask = ", ".join("true" if str(s) in wanted else "false" for s in block.states)
+                    lines.append(f"integrate_numeric_{i}_( {{ {mask} }} );")
+        for dj in ir.delta_jumps:
+            if dj.target in wanted:
+                lines.append(f"{self.names[dj.target]} += V_.__delta_{dj.target}__{dj.port} * __spk_{dj.port};")
+        return lines
+
+    def _emit_spike(self, args: list[str]) -> list[str]:
+        return ["set_spiketime( nest::Time::step( B_.__origin_steps + B_.__lag + 1 ) );",
+                "{", "  nest::SpikeEvent __se;", "  nest::kernel().event_delivery_manager.send( *this, __se, B_.__lag );",
+                "}"]
+
+    def render(self) -> GeneratedModel:
+        ir = self.ir
+        if any(isinstance(b, NumericBlock) for b in ir.plan.blocks):
+            raise IRError(ir.model, "numeric (non-linear) ODE integration", "E0602")
+        stmts = StatementPrinter(ir, dict(self.names), self._integrate, self._emit_spike, ir.lowerer_resolve,
+                                 self.conversions, {f.name: f for f in ir.model.functions})
+        ctx: dict = {"cls": self.cls, "namespace": self.namespace, "version": __version__,
+                     "registered": self.registered, "source_name": Path(ir.model.loc.file).name,
+                     "doc_lines": [cpp_comment(l).replace("*/", "* /") for l in ir.docstring.splitlines()[:40]],
+                     "runtime_headers": [], "has_spike_output": ir.has_spike_output}
+        # parameters, state, internals
+        p_names = {v.name: v.name for v in ir.parameters}
+        ctx["parameters"] = [self._var_ctx(v) for v in ir.parameters]
+        pp = self._with(p_names)
+        ctx["param_init"] = [f"{v.name} = {self._init(v, pp)};" for v in ir.parameters]
+        ctx["param_guards"] = self._guards(ir.parameters, self._with(p_names))
+        s_over = {v.name: f"__P.{v.name}" for v in ir.parameters}
+        state_vars = []
+        state_init = []
+        user_state = set()
+        for v in ir.state:
+            key = v.name + DERIV_SUFFIX * v.order
+            user_state.add(key)
+            s_over[key] = key
+        sp = self._with(s_over)
+        for v in ir.state:
+            key = v.name + DERIV_SUFFIX * v.order
+            c = self._var_ctx(v)
+            c["name"] = key
+            c["exposed"] = True
+            state_vars.append(c)
+            state_init.append(f"{key} = {self._init(v, sp)};")
+        for s in ir.ode_states:
+            if s not in user_state:
+                state_vars.append({"name": s, "ctype": "double", "doc": "convolution state", "exposed": False,
+                                   "key": cpp_string(s)})
+                state_init.append(f"{s} = 0.0;")
+        ctx["state"] = state_vars
+        ctx["state_init"] = state_init
+        ctx["state_guards"] = self._guards(ir.state, sp)
+        # derived variables: internals, propagators, spike jumps
+        variables = [self._var_ctx(v) for v in ir.internals]
+        calibrate = [f"V_.{v.name} = {self._init(v, self.printer)};" for v in ir.internals]
+        for block in ir.plan.blocks:
+            if isinstance(block, ExactBlock):
+                for ps, expr in block.propagators.items():
+                    variables.append({"name": str(ps), "ctype": "double", "doc": "propagator"})
+                    calibrate.append(f"V_.{ps} = {self.cpp(expr)};")
+        jump_lines = []
+        for ks in ir.kernel_states:
+            for s, jump in zip(ks.states, ks.jumps):
+                vname = f"__jump_{s}"
+                variables.append({"name": vname, "ctype": "double", "doc": f"jump of {s} per unit spike weight"})
+                calibrate.append(f"V_.{vname} = {self.cpp(jump)};")
+                jump_lines.append(f"S_.{s} += V_.{vname} * __spk_{ks.port};")
+        for dj in ir.delta_jumps:
+            vname = f"__delta_{dj.target}__{dj.port}"
+            variables.append({"name": vname, "ctype": "double", "doc": "delta-kernel jump per unit weight"})
+            calibrate.append(f"V_.{vname} = {self.cpp(dj.coefficient)};")
+        ctx["variables"] = variables
+        ctx["calibrate"] = calibrate
+        # ports and buffers
+        ring_buffers = []
+        step_inputs = ["B_.__t = __t;", "B_.__lag = lag;", "B_.__origin_steps = origin.get_steps();"]
+        routing = []
+        for p in ir.spike_ports:
+            ring_buffers += [f"spk_{p.name}", f"cnt_{p.name}"]
+            step_inputs.append(f"const double __spk_{p.name} = B_.spk_{p.name}.get_value( lag );")
+            step_inputs.append(f"const double __cnt_{p.name} = B_.cnt_{p.name}.get_value( lag );")
+            step_inputs.append(f"(void) __spk_{p.name}; (void) __cnt_{p.name};")
+            cond = f"rport == {p.receptor}"
+            if p.sign == "excitatory":
+                cond += " and w >= 0.0"
+            elif p.sign == "inhibitory":
+                cond += " and w < 0.0"
+            routing.append(f"if ( {cond} )")
+            routing.append("{")
+            routing.append(f"  B_.spk_{p.name}.add_value( steps, w );")
+            routing.append(f"  B_.cnt_{p.name}.add_value( steps, e.get_multiplicity() );")
+            routing.append("  return;")
+            routing.append("}")
+        ctx["spike_routing"] = routing
+        receptors = sorted({p.receptor for p in ir.spike_ports})
+        ctx["spike_receptor_check"] = " and ".join(f"receptor_type != {r}" for r in receptors)
+        ctx["receptor_types"] = [(cpp_string(p.name.upper()), p.receptor) for p in ir.spike_ports
+                                 if ir.multi_receptor]
+        ctx["spike_ports"] = ir.spike_ports
+        cports = []
+        next_inputs = []
+        for p in ir.continuous_ports:
+            ring_buffers.append(f"cur_{p.name}")
+            cports.append({"name": p.name, "receptor": p.receptor, "buffer": f"cur_{p.name}",
+                           "value": f"{p.name}__value"})
+            next_inputs.append(f"B_.{p.name}__value = B_.cur_{p.name}.get_value( lag );")
+        ctx["continuous_ports"] = cports
+        ctx["ring_buffers"] = ring_buffers
+        ctx["step_inputs"] = step_inputs
+        ctx["next_inputs"] = next_inputs
+        # update block, then spike jumps, onReceive, onCondition
+        update_blocks = ir.model.blocks_of(n.UpdateBlock)
+        if update_blocks:
+            body = []
+            for ub in update_blocks:
+                body += stmts.block(ub.body)
+        else:
+            body = self._integrate([])
+        ctx["update_body"] = body
+        after = list(jump_lines)
+        handlers = sorted(ir.model.blocks_of(n.OnReceive), key=lambda h: _priority(h.priority))
+        for h in handlers:
+            after.append(f"if ( __cnt_{h.port} > 0.0 )")
+            after.append("{")
+            after += ["  " + ln for ln in stmts.block(h.body)]
+            after.append("}")
+        for h in sorted(ir.model.blocks_of(n.OnCondition), key=lambda h: _priority(h.priority)):
+            after.append(f"if ( {stmts.expr(h.cond)} )")
+            after.append("{")
+            after += ["  " + ln for ln in stmts.block(h.body)]
+            after.append("}")
+        ctx["after_update"] = after
+        # recordables
+        recs = []
+        for v in state_vars:
+            recs.append({"name": v["name"], "key": cpp_string(v["name"]), "expr": f"S_.{v['name']}", "prelude": ""})
+        for name, expr in ir.inlines.items():
+            inline = next(i for i in ir.model.equations if isinstance(i, n.Inline) and i.name == name)
+            if inline.recordable:
+                recs.append({"name": name, "key": cpp_string(name), "expr": self.cpp(expr), "prelude": ""})
+        for v in (*ir.parameters, *ir.internals):
+            if v.recordable:
+                recs.append({"name": v.name, "key": cpp_string(v.name), "expr": self.names[v.name], "prelude": ""})
+        ctx["recordables"] = recs
+        ctx["functions"] = self._functions(stmts)
+        code = _ENV.get_template("neuron.cpp.jinja2").render(**ctx)
+        return GeneratedModel(ir.name, self.registered, self.cls, f"{self.cls}.cpp", code)
+
+    def _functions(self, stmts: StatementPrinter) -> list[dict]:
+        out = []
+        for f in self.ir.model.functions:
+            ret = "void" if f.return_type is None or f.return_type.primitive == "void" else \
+                {"integer": "long", "boolean": "bool", "string": "std::string"}.get(f.return_type.primitive or "",
+                                                                                    "double")
+            params = []
+            frame = {}
+            for p in f.params:
+                ctype = {"integer": "long", "boolean": "bool", "string": "std::string"}.get(p.type.primitive or "",
+                                                                                           "double")
+                params.append(f"{ctype} {p.name}")
+                frame[p.name] = p.name
+                stmts.names[f"__local__{p.name}"] = p.name
+            stmts.locals.append(frame)
+            body = stmts.block(f.body, 1)
+            stmts.locals.pop()
+            sig = f"{ret} {f.name}( {', '.join(params)} )"
+            definition = "\n".join([f"{ret}\n{self.cls}::{f.name}( {', '.join(params)} )", "{", *body, "}"])
+            out.append({"signature": sig, "definition": definition})
+        return out
+
+    def _var_ctx(self, v) -> dict:
+        return {"name": v.name, "ctype": v.ctype, "doc": cpp_comment(f"{v.comment} [{v.unit}]" if v.unit else v.comment),
+                "key": cpp_string(v.name), "exposed": True}
+
+    def _init(self, v, printer: NestCppPrinter) -> str:
+        if v.init is None:
+            return "0" if v.ctype != "std::string" else '""'
+        value = self.ir.lowerer(v.init)
+        text = printer.doprint(value)
+        if v.ctype == "long":
+            return f"static_cast< long >( {text} )"
+        return text
+
+    def _guards(self, variables, printer: NestCppPrinter) -> list[dict]:
+        out = []
+        for v in variables:
+            g = v.decl.guard
+            if g is None or v.decl.names[0].name != v.name:
+                continue
+            cond = printer.doprint(self.ir.lowerer(g))
+            src = f"{v.name}: guard violated"
+            out.append({"cond": cond, "message": cpp_string(f"{self.registered}: {src}")})
+        return out
+
+
+def _priority(expr: n.Expr | None) -> float:
+    if isinstance(expr, n.Num):
+        return -expr.value
+    return 0.0
+
+
+def render_module(models: list[GeneratedModel], module: str, namespace: str) -> str:
+    regs = [{"cls": m.cls, "name": m.registered, "key": cpp_string(m.registered)} for m in models]
+    return _ENV.get_template("module.cpp.jinja2").render(module=module, version=__version__, registrations=regs,
+                                                          namespace=namespace)

@@ -1,0 +1,40 @@
+"""The one way to run anything in nmlc: `nox -s <session>`.
+
+Sessions run in the current Python environment (install it once with
+`pip install -e ".[test]"`), so they share the pip-installed NEST and the build cache.
+"""
+from __future__ import annotations
+
+import glob
+
+import nox
+
+nox.options.sessions = ["tests"]
+nox.options.default_venv_backend = "none"
+
+LIBRARY_MODELS = sorted(glob.glob("library/neurons/*/*.nestml") + glob.glob("library/synapses/*/*.nestml"))
+
+
+@nox.session(python=False)
+def tests(session: nox.Session) -> None:
+    """Unit tests and every library spec, in parallel."""
+    session.run("pytest", "-n", "2", "-q", *session.posargs)
+
+
+@nox.session(python=False)
+def build(session: nox.Session) -> None:
+    """Compile every library model (one module per model; cached)."""
+    for model in LIBRARY_MODELS:
+        session.run("nmlc", "build", model)
+
+
+@nox.session(python=False)
+def validate(session: nox.Session) -> None:
+    """Build the library and run every spec case, with a summary table."""
+    session.run("pytest", "-n", "2", "-q", "library", *session.posargs)
+
+
+@nox.session(python=False)
+def lint(session: nox.Session) -> None:
+    """ruff over the Python sources."""
+    session.run("ruff", "check", "compiler", "validation", "noxfile.py", "conftest.py")
