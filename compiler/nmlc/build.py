@@ -177,5 +177,8 @@ def _generate(files: list[Path], module_name: str, name_suffix: str, werror: boo
     if diags.has_errors:
         raise NmlcError(diags)
     sources = {r.generated.filename: r.generated.code for r in results}
+    if any('#include "nmlc_rt.h"' in code for code in sources.values()):
+        runtime = Path(__file__).parent / "targets" / "nest" / "runtime"
+        sources.update({h.name: h.read_text() for h in sorted(runtime.glob("*.h"))})
     sources[f"{module_name}.cpp"] = render_module([r.generated for r in results], module_name, module_name)
     return sources, {r.interface.name: r.interface for r in results}

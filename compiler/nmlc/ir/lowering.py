@@ -92,7 +92,7 @@ class Lowerer:
             return number(e.text)
         if isinstance(e, n.Bool):
             return sympy.true if e.value else sympy.false
-        if isinstance(e, n.Name):
+        if isinstance(e, (n.Name, n.Attr)):
             return self.resolve(e)
         if isinstance(e, n.Unary):
             inner = self(e.operand)

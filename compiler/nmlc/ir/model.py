@@ -173,7 +173,10 @@ class _Builder:
         self.lower = Lowerer(self.resolve, conversions, self.convolve, self.call_user)
 
     # --- name resolution for equations
-    def resolve(self, node: n.Name) -> sympy.Expr:
+    def resolve(self, node: n.Name | n.Attr) -> sympy.Expr:
+        if isinstance(node, n.Attr):
+            raise IRError(node, f"`{node.obj.name}.{node.attr}` can only be read in onReceive({node.obj.name})",
+                          "E0401")
         name = node.name
         for frame in reversed(self.local_frames):
             if name in frame:

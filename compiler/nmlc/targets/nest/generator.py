@@ -124,10 +124,84 @@ class NeuronGenerator:
                 "{", "  nest::SpikeEvent __se;", "  nest::kernel().event_delivery_manager.send( *this, __se, B_.__lag );",
                 "}"]
 
+    # ------------------------------------------------------------------ numeric integration
+    def _numeric_function(self, index: int, block: NumericBlock, stmts: StatementPrinter) -> dict:
+        """A member function integrating one numeric block over one step, with sub-step events."""
+        n_states = len(block.states)
+        y_names = {str(s): f"__y[ {k} ]" for k, s in enumerate(block.states)}
+        printer = self._with({**y_names, "t": "( B_.__t + __tt )"})
+        exprs = [block.rhs[s] for s in block.states]
+        temps, reduced = sympy.cse(exprs, symbols=sympy.numbered_symbols("__cse"), optimizations="basic")
+        names = dict(printer.names)
+        for tsym, _ in temps:
+            names[str(tsym)] = str(tsym)
+        printer = NestCppPrinter(names, {"__nmlc_steps": "__nmlc_steps"})
+        body = [f"const double {t} = {printer.doprint(e)};" for t, e in temps]
+        body += [f"__dydt[ {k} ] = __mask[ {k} ] ? ( {printer.doprint(e)} ) : 0.0;" for k, e in enumerate(reduced)]
+        arr = f"std::array< double, {n_states} >"
+        load = [f"__y[ {k} ] = {self.names[str(s)]};" for k, s in enumerate(block.states)]
+        store = [f"{self.names[str(s)]} = __y[ {k} ];" for k, s in enumerate(block.states)]
+        method = block.method
+        lines = [f"void\n{self.cls}::integrate_numeric_{index}_( const std::array< bool, {n_states} >& __mask )", "{",
+                 f"  {arr} __y;", *["  " + ln for ln in load],
+                 f"  auto __f = [ this, &__mask ]( const double __tt, const {arr}& __y, {arr}& __dydt )",
+                 "  {", "    (void) __tt;", *["    " + ln for ln in body], "  };"]
+        events = self._substep_events(block, stmts, store, load)
+        if method in ("euler", "rk4"):
+            stepper = "ForwardEuler" if method == "euler" else "Rk4"
+            lines += [f"  nmlc_rt::{stepper}< {n_states} > __stepper;", "  __stepper.step( __f, 0.0, V_.__h, __y );"]
+        elif method == "implicit":
+            jac = block.jacobian.subs({}) if block.jacobian is not None else None
+            jtemps, jred = sympy.cse(list(jac), symbols=sympy.numbered_symbols("__jcse"), optimizations="basic")
+            jnames = dict(printer.names)
+            for tsym, _ in jtemps:
+                jnames[str(tsym)] = str(tsym)
+            jp = NestCppPrinter(jnames, {"__nmlc_steps": "__nmlc_steps"})
+            jbody = [f"const double {t} = {jp.doprint(e)};" for t, e in jtemps]
+            jbody += [f"__J[ {k} ] = __mask[ {k // n_states} ] ? ( {jp.doprint(e)} ) : 0.0;" for k, e in enumerate(jred)]
+            lines += [f"  auto __jac = [ this, &__mask ]( const double __tt, const {arr}& __y, "
+                      f"std::array< double, {n_states * n_states} >& __J )",
+                      "  {", "    (void) __tt;", *["    " + ln for ln in jbody], "  };",
+                      "  double __tt = 0.0;", "  while ( __tt < V_.__h )", "  {",
+                      f"    __tt = B_.__stepper_{index}.step( __f, __jac, __tt, V_.__h, __y, B_.__hint_{index}, "
+                      "P_.integrator_atol, P_.integrator_rtol );", *["    " + ln for ln in events], "  }"]
+        else:
+            lines += ["  double __tt = 0.0;", "  while ( __tt < V_.__h )", "  {",
+                      f"    __tt = B_.__stepper_{index}.step( __f, __tt, V_.__h, __y, B_.__hint_{index}, "
+                      "P_.integrator_atol, P_.integrator_rtol );",
+                      f"    if ( B_.__stepper_{index}.status() == nmlc_rt::StepStatus::failure )", "    {",
+                      f"      throw nest::NumericalInstability( get_name() );", "    }",
+                      *["    " + ln for ln in events], "  }"]
+        lines += [*["  " + ln for ln in store], "}"]
+        if method in ("euler", "rk4"):
+            stepper_decl = None
+        elif method == "implicit":
+            stepper_decl = f"nmlc_rt::Rodas3< {n_states} > __stepper_{index};"
+        else:
+            stepper_decl = f"nmlc_rt::Dopri54< {n_states} > __stepper_{index};"
+        return {"signature": f"void integrate_numeric_{index}_( const std::array< bool, {n_states} >& __mask )",
+                "definition": "\n".join(lines), "stepper": stepper_decl, "hint": f"__hint_{index}"}
+
+    def _substep_events(self, block: NumericBlock, stmts: StatementPrinter, store: list[str],
+                        load: list[str]) -> list[str]:
+        """onCondition handlers that read this block's states, checked after every accepted sub-step."""
+        names = {str(s) for s in block.states}
+        out: list[str] = []
+        for h in sorted(self.ir.model.blocks_of(n.OnCondition), key=lambda h: _priority(h.priority)):
+            read = {node.name for node in h.cond.walk() if isinstance(node, n.Name)}
+            if not read & names:
+                continue
+            cond = stmts.expr(h.cond)
+            out += [*store, f"if ( {cond} )", "{", *["  " + ln for ln in stmts.block(h.body)], *["  " + ln for ln in load],
+                    f"  {self._stepper_reset(block)}", "}"]
+        return out
+
+    def _stepper_reset(self, block: NumericBlock) -> str:
+        index = self.ir.plan.blocks.index(block)
+        return f"B_.__stepper_{index}.reset();" if block.method not in ("euler", "rk4") else ""
+
     def render(self) -> GeneratedModel:
         ir = self.ir
-        if any(isinstance(b, NumericBlock) for b in ir.plan.blocks):
-            raise IRError(ir.model, "numeric (non-linear) ODE integration", "E0602")
         stmts = StatementPrinter(ir, dict(self.names), self._integrate, self._emit_spike, ir.lowerer_resolve,
                                  self.conversions, {f.name: f for f in ir.model.functions})
         ctx: dict = {"cls": self.cls, "namespace": self.namespace, "version": __version__,
@@ -257,6 +331,21 @@ class NeuronGenerator:
                 recs.append({"name": v.name, "key": cpp_string(v.name), "expr": self.names[v.name], "prelude": ""})
         ctx["recordables"] = recs
         ctx["functions"] = self._functions(stmts)
+        numeric = [(i, b) for i, b in enumerate(ir.plan.blocks) if isinstance(b, NumericBlock)]
+        ctx["steppers"] = []
+        if numeric:
+            ctx["runtime_headers"] = ["nmlc_rt.h"]
+            for v in ("integrator_atol", "integrator_rtol"):
+                if v not in p_names:
+                    ctx["parameters"].append({"name": v, "ctype": "double", "key": cpp_string(v), "exposed": True,
+                                              "doc": "tolerance of the adaptive ODE solver"})
+                    ctx["param_init"].append(f"{v} = 1e-6;")
+                    ctx["param_guards"].append({"cond": f"{v} > 0.0", "message": cpp_string(f"{v} must be > 0")})
+            for i, block in numeric:
+                f = self._numeric_function(i, block, stmts)
+                ctx["functions"].append({"signature": f["signature"], "definition": f["definition"]})
+                if f["stepper"]:
+                    ctx["steppers"].append({"decl": f["stepper"], "hint": f["hint"]})
         code = _ENV.get_template("neuron.cpp.jinja2").render(**ctx)
         return GeneratedModel(ir.name, self.registered, self.cls, f"{self.cls}.cpp", code)
 

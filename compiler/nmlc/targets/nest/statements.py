@@ -38,7 +38,12 @@ class StatementPrinter:
             "random_uniform": "__nmlc_random_uniform", "random_poisson": "__nmlc_random_poisson"})
 
     # --- expressions
-    def _resolve(self, node: n.Name) -> sympy.Expr:
+    def _resolve(self, node: n.Name | n.Attr) -> sympy.Expr:
+        if isinstance(node, n.Attr):
+            s = self.ir.symbols.get(node.obj.name)
+            if s is not None and s.kind == "spike_port" and node.attr == "weight":
+                return sym(f"__spk_{node.obj.name}")
+            raise IRError(node, f"`{node.obj.name}.{node.attr}` is not an input port attribute", "E0200")
         for frame in reversed(self.locals):
             if node.name in frame:
                 return sym(f"__local__{node.name}")
@@ -65,11 +70,6 @@ class StatementPrinter:
         raise IRError(call, f"undeclared function `{call.func}`", "E0202")
 
     def expr(self, e: n.Expr) -> str:
-        if isinstance(e, n.Attr):
-            s = self.ir.symbols.get(e.obj.name)
-            if s is not None and s.kind == "spike_port":
-                return f"__spk_{e.obj.name}"
-            raise IRError(e, f"`{e.obj.name}.{e.attr}` is not an input port attribute", "E0200")
         if isinstance(e, n.Str):
             return cpp_string(e.value)
         value = self.lower(e)
