@@ -135,7 +135,13 @@ def interface_of(ir, registered: str, source: str) -> ModelInterface:
     recordables += [v.name for v in (*ir.parameters, *ir.internals) if v.recordable]
     spike_ports = {p.name: PortInfo(p.receptor, p.sign, p.unit) for p in ir.spike_ports}
     cont_ports = {p.name: PortInfo(p.receptor, None, p.unit) for p in ir.continuous_ports}
-    solver = dict((str(k), v) for k, v in ir.plan.reasons.items())
+    from .analysis import ExactBlock
+
+    solver = {}
+    for block in ir.plan.blocks:
+        method = "exact" if isinstance(block, ExactBlock) else block.method
+        for s in block.states:
+            solver[str(s)] = method
     return ModelInterface(ir.name, registered, ir.kind, source, params, state, recordables, spike_ports, cont_ports,
                           solver)
 
