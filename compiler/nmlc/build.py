@@ -48,6 +48,9 @@ class ModelInterface:
     spike_ports: dict[str, PortInfo] = field(default_factory=dict)
     continuous_ports: dict[str, PortInfo] = field(default_factory=dict)
     solver: dict[str, str] = field(default_factory=dict)
+    #: neuron-synapse co-generation: for a synapse its port roles (and paired neuron), for a
+    #: co-generated neuron the synapses it serves and the states moved into it
+    cogeneration: dict = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: dict) -> "ModelInterface":
@@ -177,7 +180,7 @@ def _generate(files: list[Path], module_name: str, name_suffix: str, werror: boo
     if diags.has_errors:
         raise NmlcError(diags)
     sources = {r.generated.filename: r.generated.code for r in results}
-    if any('#include "nmlc_rt.h"' in code for code in sources.values()):
+    if any('#include "nmlc_rt' in code for code in sources.values()):
         runtime = Path(__file__).parent / "targets" / "nest" / "runtime"
         sources.update({h.name: h.read_text() for h in sorted(runtime.glob("*.h"))})
     sources[f"{module_name}.cpp"] = render_module([r.generated for r in results], module_name, module_name)

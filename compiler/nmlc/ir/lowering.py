@@ -92,6 +92,11 @@ class Lowerer:
             return number(e.text)
         if isinstance(e, n.Bool):
             return sympy.true if e.value else sympy.false
+        if isinstance(e, n.Name) and e.index is not None:
+            base = self.resolve(n.Name(e.loc, e.name, e.order))
+            if not isinstance(base, sympy.Symbol):
+                raise LoweringError(e, f"`{e.name}` is not a vector")
+            return sympy.Indexed(sympy.IndexedBase(base), self(e.index))
         if isinstance(e, (n.Name, n.Attr)):
             return self.resolve(e)
         if isinstance(e, n.Unary):

@@ -378,7 +378,10 @@ def build_ir(model: n.Model, kind: str, symbols: ModelSymbols | None = None,
     # states without an ODE, and continuous inputs, are constant within one step
     inputs = frozenset(sym(p.name) for p in continuous_ports) | frozenset(
         state_symbol(nm) for nm in state_names - all_states)
-    plan = analysis.analyze(analysis.OdeSystem(t=TIME, odes=odes, parameters=parameters_syms, inputs=inputs))
+    if odes:
+        plan = analysis.analyze(analysis.OdeSystem(t=TIME, odes=odes, parameters=parameters_syms, inputs=inputs))
+    else:  # a model driven only by its update block (generators, discrete-time models)
+        plan = analysis.SolverPlan(blocks=[], reasons={})
 
     for name in b.inline_nodes:  # recordable inlines not used by any ODE still need a value
         b.inline(name, b.inline_nodes[name])

@@ -53,11 +53,13 @@ def check_identifiers(ir: ModelIR) -> list[tuple[n.Node, str]]:
 
 
 class NeuronGenerator:
-    def __init__(self, ir: ModelIR, registered: str, namespace: str, conversions: dict[int, float] | None = None):
+    def __init__(self, ir: ModelIR, registered: str, namespace: str, conversions: dict[int, float] | None = None,
+                 cogens: list | None = None, cls: str | None = None):
         self.ir = ir
+        self.cogens = cogens or []
         self.registered = registered
         self.namespace = namespace
-        self.cls = ir.name
+        self.cls = cls or ir.name
         self.conversions = conversions or {}
         self.names = self._names()
         self.printer = NestCppPrinter(self.names, {"__nmlc_steps": "__nmlc_steps"})
@@ -120,7 +122,9 @@ class NeuronGenerator:
         return lines
 
     def _emit_spike(self, args: list[str]) -> list[str]:
-        return ["set_spiketime( nest::Time::step( B_.__origin_steps + B_.__lag + 1 ) );",
+        hook = ["__on_post_spike_( nest::Time( nest::Time::step( B_.__origin_steps + B_.__lag + 1 ) ).get_ms() );"] \
+            if self.cogens else []
+        return ["set_spiketime( nest::Time::step( B_.__origin_steps + B_.__lag + 1 ) );", *hook,
                 "{", "  nest::SpikeEvent __se;", "  nest::kernel().event_delivery_manager.send( *this, __se, B_.__lag );",
                 "}"]
 
@@ -212,7 +216,7 @@ class NeuronGenerator:
         p_names = {v.name: v.name for v in ir.parameters}
         ctx["parameters"] = [self._var_ctx(v) for v in ir.parameters]
         pp = self._with(p_names)
-        ctx["param_init"] = [f"{v.name} = {self._init(v, pp)};" for v in ir.parameters]
+        ctx["param_init"] = [self._init_line(v, v.name, pp) for v in ir.parameters]
         ctx["param_guards"] = self._guards(ir.parameters, self._with(p_names))
         s_over = {v.name: f"__P.{v.name}" for v in ir.parameters}
         state_vars = []
@@ -229,7 +233,7 @@ class NeuronGenerator:
             c["name"] = key
             c["exposed"] = True
             state_vars.append(c)
-            state_init.append(f"{key} = {self._init(v, sp)};")
+            state_init.append(self._init_line(v, key, sp))
         for s in ir.ode_states:
             if s not in user_state:
                 state_vars.append({"name": s, "ctype": "double", "doc": "convolution state", "exposed": False,
@@ -240,7 +244,7 @@ class NeuronGenerator:
         ctx["state_guards"] = self._guards(ir.state, sp)
         # derived variables: internals, propagators, spike jumps
         variables = [self._var_ctx(v) for v in ir.internals]
-        calibrate = [f"V_.{v.name} = {self._init(v, self.printer)};" for v in ir.internals]
+        calibrate = [self._init_line(v, f"V_.{v.name}", self.printer) for v in ir.internals]
         for block in ir.plan.blocks:
             if isinstance(block, ExactBlock):
                 for ps, expr in block.propagators.items():
@@ -321,20 +325,25 @@ class NeuronGenerator:
         # recordables
         recs = []
         for v in state_vars:
+            if v["ctype"].startswith("std::vector"):
+                continue
             recs.append({"name": v["name"], "key": cpp_string(v["name"]), "expr": f"S_.{v['name']}", "prelude": ""})
         for name, expr in ir.inlines.items():
             inline = next(i for i in ir.model.equations if isinstance(i, n.Inline) and i.name == name)
             if inline.recordable:
                 recs.append({"name": name, "key": cpp_string(name), "expr": self.cpp(expr), "prelude": ""})
         for v in (*ir.parameters, *ir.internals):
-            if v.recordable:
+            if v.recordable and v.size is None:
                 recs.append({"name": v.name, "key": cpp_string(v.name), "expr": self.names[v.name], "prelude": ""})
         ctx["recordables"] = recs
         ctx["functions"] = self._functions(stmts)
         numeric = [(i, b) for i, b in enumerate(ir.plan.blocks) if isinstance(b, NumericBlock)]
         ctx["steppers"] = []
+        ctx["uses_random"] = any(isinstance(x, n.Call) and x.func.startswith("random_") for x in ir.model.walk())
+        if ctx["uses_random"]:
+            ctx["runtime_headers"].append("nmlc_rt_random.h")
         if numeric:
-            ctx["runtime_headers"] = ["nmlc_rt.h"]
+            ctx["runtime_headers"].append("nmlc_rt.h")
             for v in ("integrator_atol", "integrator_rtol"):
                 if v not in p_names:
                     ctx["parameters"].append({"name": v, "ctype": "double", "key": cpp_string(v), "exposed": True,
@@ -346,8 +355,25 @@ class NeuronGenerator:
                 ctx["functions"].append({"signature": f["signature"], "definition": f["definition"]})
                 if f["stepper"]:
                     ctx["steppers"].append({"decl": f["stepper"], "hint": f["hint"]})
+        ctx["cogen"] = None
+        if self.cogens:
+            from .cogen import neuron_context
+
+            cg = neuron_context(self.cogens, self.cls, self.names, self._quantity_cpp)
+            ctx["cogen"] = cg
+            ctx["parameters"] += cg["params"]
+            ctx["param_init"] += cg["param_init"]
+            for r in cg["recordables"]:
+                ctx["recordables"].append({"name": r["name"], "key": r["key"], "prelude": "",
+                                           "expr": f"__moved_now_( B_.__t + V_.__h )[ {r['index']} ]"})
         code = _ENV.get_template("neuron.cpp.jinja2").render(**ctx)
         return GeneratedModel(ir.name, self.registered, self.cls, f"{self.cls}.cpp", code)
+
+    def _quantity_cpp(self, name: str) -> str:
+        """The C++ value of a state or inline of this neuron (a quantity a co-generated synapse reads)."""
+        if name in self.ir.inlines:
+            return self.cpp(self.ir.inlines[name])
+        return self.names[name]
 
     def _functions(self, stmts: StatementPrinter) -> list[dict]:
         out = []
@@ -371,8 +397,15 @@ class NeuronGenerator:
             out.append({"signature": sig, "definition": definition})
         return out
 
+    def _init_line(self, v, target: str, printer: NestCppPrinter) -> str:
+        if v.size is None:
+            return f"{target} = {self._init(v, printer)};"
+        size = printer.doprint(self.ir.lowerer(v.size))
+        return f"{target}.assign( static_cast< size_t >( {size} ), {self._init(v, printer)} );"
+
     def _var_ctx(self, v) -> dict:
-        return {"name": v.name, "ctype": v.ctype, "doc": cpp_comment(f"{v.comment} [{v.unit}]" if v.unit else v.comment),
+        ctype = v.ctype if v.size is None else f"std::vector< {v.ctype} >"
+        return {"name": v.name, "ctype": ctype, "doc": cpp_comment(f"{v.comment} [{v.unit}]" if v.unit else v.comment),
                 "key": cpp_string(v.name), "exposed": True}
 
     def _init(self, v, printer: NestCppPrinter) -> str:
@@ -387,6 +420,11 @@ class NeuronGenerator:
     def _guards(self, variables, printer: NestCppPrinter) -> list[dict]:
         out = []
         for v in variables:
+            if v.size is not None:
+                size = printer.doprint(self.ir.lowerer(v.size))
+                out.append({"cond": f"{v.name}.size() == static_cast< size_t >( {size} )",
+                            "message": cpp_string(f"{self.registered}: {v.name} must have as many elements as its "
+                                                  f"declared size")})
             g = v.decl.guard
             if g is None or v.decl.names[0].name != v.name:
                 continue

@@ -56,6 +56,10 @@ class NestCppPrinter(CXX11CodePrinter):
             return f"{self.functions[name]}({', '.join(self._print(a) for a in expr.args)})"
         return super()._print_Function(expr)
 
+    def _print_Indexed(self, expr: sympy.Indexed) -> str:
+        base = self._print(expr.base.label)
+        return f"{base}[ static_cast< size_t >( {self._print(expr.indices[0])} ) ]"
+
     def _print_Infinity(self, expr) -> str:
         return "std::numeric_limits<double>::infinity()"
 

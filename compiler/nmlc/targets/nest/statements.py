@@ -83,6 +83,8 @@ class StatementPrinter:
         if s is None or s.kind not in ("state", "parameter", "internal"):
             raise IRError(target, f"`{target.name}` cannot be assigned", "E0207")
         key = target.name + "__d" * target.order
+        if target.index is not None:
+            return f"{self.names[key]}[ static_cast< size_t >( {self.expr(target.index)} ) ]"
         return self.names[key]
 
     # --- statements
