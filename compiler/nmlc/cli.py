@@ -50,14 +50,31 @@ def cmd_build(args: argparse.Namespace) -> int:
     from . import build
 
     t0 = time.perf_counter()
+    pairs = []
+    for text in args.pair or []:
+        parts = text.split(":")
+        if len(parts) != 2 or not all(parts):
+            print(f"nmlc build: --pair takes NEURON:SYNAPSE, got {text!r}", file=sys.stderr)
+            return 1
+        pairs.append((parts[0], parts[1]))
     module = build.build(args.files, args.output, name_suffix=args.suffix, jobs=args.jobs,
-                         nest_include=args.nest_include, werror=args.werror)
+                         nest_include=args.nest_include, werror=args.werror, pairs=pairs)
     took = time.perf_counter() - t0
     print(module.path)
     for source, registered in module.models.items():
         print(f"  {source} -> {registered}")
     state = "compiled" if module.compiled else "up to date (cache)"
     print(f"{state} in {took:.2f} s", file=sys.stderr)
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from .report import analyze_file
+
+    for f in args.files:
+        for rep in analyze_file(f, benchmark=args.benchmark):
+            print(rep.text())
+            print()
     return 0
 
 
@@ -78,7 +95,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-j", "--jobs", type=int, default=None, help="parallel compile jobs")
     p.add_argument("--nest-include", default=None, help="NEST header folder of a NEST built from source")
     p.add_argument("--werror", action="store_true", help="treat warnings as errors")
+    p.add_argument("--pair", action="append", metavar="NEURON:SYNAPSE",
+                   help="co-generate this neuron with this synapse (repeatable; several synapses per neuron work)")
     p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("analyze", help="show how each state variable is integrated, and why")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--benchmark", action="store_true",
+                   help="also integrate the numeric part with an explicit and an implicit method and compare")
+    p.set_defaults(func=cmd_analyze)
 
     args = parser.parse_args(argv)
     if args.version:
