@@ -38,3 +38,9 @@ def validate(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff over the Python sources."""
     session.run("ruff", "check", "compiler", "validation", "noxfile.py", "conftest.py")
+
+
+@nox.session(python=False)
+def bench(session: nox.Session) -> None:
+    """Generated vs built-in models (networks, memory) and build times; writes benchmarks/results/."""
+    session.run("python", "benchmarks/run.py", *session.posargs)

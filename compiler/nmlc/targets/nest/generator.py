@@ -256,7 +256,8 @@ class NeuronGenerator:
                 vname = f"__jump_{s}"
                 variables.append({"name": vname, "ctype": "double", "doc": f"jump of {s} per unit spike weight"})
                 calibrate.append(f"V_.{vname} = {self.cpp(jump)};")
-                jump_lines.append(f"S_.{s} += V_.{vname} * __spk_{ks.port};")
+                if jump != 0:  # a kernel whose value starts at 0 (alpha) needs no jump in that state
+                    jump_lines.append(f"S_.{s} += V_.{vname} * __spk_{ks.port};")
         for dj in ir.delta_jumps:
             vname = f"__delta_{dj.target}__{dj.port}"
             variables.append({"name": vname, "ctype": "double", "doc": "delta-kernel jump per unit weight"})
@@ -265,13 +266,17 @@ class NeuronGenerator:
         ctx["calibrate"] = calibrate
         # ports and buffers
         ring_buffers = []
-        step_inputs = ["B_.__t = __t;", "B_.__lag = lag;", "B_.__origin_steps = origin.get_steps();"]
+        step_inputs = ["B_.__t = nest::Time( nest::Time::step( origin.get_steps() + lag ) ).get_ms();",
+                       "B_.__lag = lag;", "B_.__origin_steps = origin.get_steps();"]
+        counted = {h.port for h in ir.model.blocks_of(n.OnReceive)}
         routing = []
         for p in ir.spike_ports:
-            ring_buffers += [f"spk_{p.name}", f"cnt_{p.name}"]
+            ring_buffers.append(f"spk_{p.name}")
             step_inputs.append(f"const double __spk_{p.name} = B_.spk_{p.name}.get_value( lag );")
-            step_inputs.append(f"const double __cnt_{p.name} = B_.cnt_{p.name}.get_value( lag );")
-            step_inputs.append(f"(void) __spk_{p.name}; (void) __cnt_{p.name};")
+            step_inputs.append(f"(void) __spk_{p.name};")
+            if p.name in counted:  # event counts only where an onReceive handler needs them
+                ring_buffers.append(f"cnt_{p.name}")
+                step_inputs.append(f"const double __cnt_{p.name} = B_.cnt_{p.name}.get_value( lag );")
             cond = f"rport == {p.receptor}"
             if p.sign == "excitatory":
                 cond += " and w >= 0.0"
@@ -280,7 +285,8 @@ class NeuronGenerator:
             routing.append(f"if ( {cond} )")
             routing.append("{")
             routing.append(f"  B_.spk_{p.name}.add_value( steps, w );")
-            routing.append(f"  B_.cnt_{p.name}.add_value( steps, e.get_multiplicity() );")
+            if p.name in counted:
+                routing.append(f"  B_.cnt_{p.name}.add_value( steps, e.get_multiplicity() );")
             routing.append("  return;")
             routing.append("}")
         ctx["spike_routing"] = routing
