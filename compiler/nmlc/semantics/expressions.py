@@ -23,10 +23,10 @@ from typing import Callable
 from ..diagnostics import Diagnostics, Loc
 from ..syntax import nodes as n
 from .builtins import BUILTINS, NOT_VALUE_UNITS, PREDEFINED_NAMES
-from .scopes import LocalSymbol, Scope
+from .scopes import Scope
 from .symbols import ModelSymbols, Symbol
 from .types import (BOOLEAN, ERROR, INTEGER, MS, REAL, STRING, VOID, Ty, fmt_type, fmt_unit, loc_span, mul_unknown,
-                    pow_unknown, real, unit_hint)
+                    pow_unknown, real, unit_hint, unit_of_expr)
 from .units import DIMENSIONLESS, Unit, UnitError, canonical_unit, lookup_unit
 
 _ONE = Fraction(1)
@@ -227,8 +227,6 @@ class ExprChecker:
 
     def _num(self, expr: n.Num) -> Ty:
         if expr.unit is not None:
-            from .types import unit_of_expr
-
             assert expr.unit.unit is not None
             unit = unit_of_expr(expr.unit.unit, self.report)
             if unit is None:
@@ -399,7 +397,8 @@ class ExprChecker:
         if attr is None:
             names = ", ".join(f"`{a.name}`" for a in port.attributes)
             self.report("E0213", loc_span(node), port=port.name, name=node.attr,
-                        hint=f"it declares {names}" if names else f"declare it: `{port.name} <- spike({node.attr} real)`")
+                        hint=f"it declares {names}" if names
+                        else f"declare it: `{port.name} <- spike({node.attr} real)`")
             return ERROR
         unit = self.var_types.get(f"{port.name}.{attr.name}", REAL).unit or DIMENSIONLESS
         if self.region.kind == "equations":
@@ -733,9 +732,11 @@ class ExprChecker:
 
     def _interpolations(self, text: n.Str) -> None:
         """``print("V_m = {V_m}")`` prints a variable: the names in braces must exist."""
-        for match in re.finditer(r"\{([A-Za-z_][A-Za-z_0-9]*)\}", text.value):
+        for match in re.finditer(r"\{([A-Za-z_$][A-Za-z_0-9$]*)\}", text.value):
             name = n.Name(text.loc, match.group(1))
             self._name(name)
+            # the Name exists only for this check: keep the side tables to nodes of the tree
+            self.facts.resolved.pop(id(name), None)
 
     def _rule_integrate(self, call: n.Call, expected: Unit | None) -> Ty:
         for arg in call.args:
@@ -750,10 +751,10 @@ class ExprChecker:
             self.facts.units[id(arg)] = self.var_types.get(arg.name, ERROR).unit
             if sym.kind == "kernel" or (sym.kind == "state" and arg.name in self.ode_states):
                 continue  # a kernel name stands for the states of its convolutions
-            if True:
-                what = "is a state variable" if sym.kind == "state" else f"is {_article(sym.kind)}"
-                self.report("E0405", loc_span(arg), name=arg.name,
-                            hint=f"`{arg.name}` {what} without an equation; list variables defined by an ODE")
+            what = "is a state variable" if sym.kind == "state" else f"is {_article(sym.kind)}"
+            self.report("E0405", loc_span(arg), name=arg.name,
+                        hint=f"`{arg.name}` {what} without an equation; list state variables defined by an "
+                             f"ODE, or kernels")
         return VOID
 
     def _rule_emit(self, call: n.Call, expected: Unit | None) -> Ty:
@@ -808,7 +809,9 @@ class ExprChecker:
             weight = ty.unit * MS if ty.ok and ty.dirac else (ty.unit if ty.ok else None)
             return sym, weight, True
         self._indexed(node, Ty("real", DIMENSIONLESS), sym.is_vector)
-        return sym, self.port_unit(sym), True
+        weight = self.port_unit(sym)
+        self.facts.units[id(node)] = weight
+        return sym, weight, True
 
     def _rule_convolve(self, call: n.Call, expected: Unit | None) -> Ty:
         kernel_arg, port_arg = call.args

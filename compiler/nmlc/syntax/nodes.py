@@ -18,15 +18,19 @@ class Node:
     loc: Loc
 
     def children(self) -> Iterator["Node"]:
+        """Direct child nodes, in field order; looks into lists and tuples (``If.branches`` holds
+        ``(condition, [statements])`` pairs, ``Kernel.parts`` ``(name, expression)`` pairs)."""
         for value in self.__dict__.values():
             if isinstance(value, Node):
                 yield value
             elif isinstance(value, (list, tuple)):
-                for item in value:
+                pending = list(value)
+                while pending:
+                    item = pending.pop(0)
                     if isinstance(item, Node):
                         yield item
-                    elif isinstance(item, tuple):
-                        yield from (x for x in item if isinstance(x, Node))
+                    elif isinstance(item, (list, tuple)):
+                        pending[:0] = item
 
     def walk(self) -> Iterator["Node"]:
         """All nodes below and including this one, depth first, without recursion."""
@@ -134,6 +138,12 @@ class Stmt(Node):
 class DeclName(Node):
     name: str
     size: Expr | None = None  # vector size: ``x[N] real``
+    order: int = 0  # ``x' mV/ms = ...`` declares the initial value of the first derivative of x
+
+    @property
+    def full_name(self) -> str:
+        """The declared name with its primes: ``x'`` for a derivative's initial value."""
+        return self.name + "'" * self.order
 
 
 @dataclass(eq=False)
@@ -270,6 +280,7 @@ class OnReceive(Block):
     body: list[Stmt]
     priority: Expr | None = None
     port_loc: Loc | None = None
+    port_index: Expr | None = None  # ``onReceive(spikes[1])``: one channel of a vector port
 
 
 @dataclass(eq=False)

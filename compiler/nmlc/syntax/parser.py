@@ -21,6 +21,12 @@ from . import nodes as n
 
 PRIMITIVE_TYPES = frozenset({"real", "integer", "boolean", "string", "void"})
 MAX_NESTING = 100
+# Depth of the syntax tree (blocks, statements, operators) that later passes may walk recursively; a
+# 200-term sum without parentheses is as deep as 200 nested parentheses.
+MAX_TREE_DEPTH = 200
+# A model file is a few kilobytes (NESTML's largest is ~12 kB). Parsing and checking take ~13 s per
+# megabyte of valid models, so larger input is refused up front rather than ground through.
+MAX_FILE_BYTES = 1_000_000
 
 # Friendly names of terminals, for "expected ..." in syntax errors.
 _TOKEN_NAMES = {
@@ -28,7 +34,9 @@ _TOKEN_NAMES = {
     "NUMBER": "a number", "INT": "an integer", "STRING": "a string", "COLON": "`:`", "LPAR": "`(`",
     "RPAR": "`)`", "LSQB": "`[`", "RSQB": "`]`", "EQUAL": "`=`", "COMMA": "`,`", "ASSIGN_OP": "an assignment",
     "ADD_OP": "`+` or `-`", "STAR": "`*`", "SLASH": "`/`", "POW": "`**`", "COMP_OP": "a comparison",
-    "PRIME": "`'`", "MODEL_KW": "`model`", "VAR_BLOCK_KW": "a block keyword", "PORT_KIND": "`spike` or `continuous`",
+    "PRIME": "`'`", "NEURON": "`neuron`", "SYNAPSE": "`synapse`", "MODEL": "`model`", "STATE": "`state`",
+    "PARAMETERS": "`parameters`", "INTERNALS": "`internals`", "INITIAL_VALUES": "`initial_values`",
+    "PORT_KIND": "`spike` or `continuous`",
     "__ANON_0": "`<-`", "LESSTHAN": "`<`", "MORETHAN": "`>`", "DOT": "`.`", "QMARK": "`?`", "$END": "end of file",
     "ELLIPSIS": "`...`", "AT": "`@`", "GUARD_OPEN": "`[[`", "GUARD_CLOSE": "`]]`",
 }
@@ -41,6 +49,19 @@ class _NestmlIndenter(Indenter):
     INDENT_type = "_INDENT"
     DEDENT_type = "_DEDENT"
     tab_len = 8
+
+    def process(self, stream):
+        return super().process(self._join_after_comma(stream))
+
+    @staticmethod
+    def _join_after_comma(stream):
+        """A line ending in a comma continues on the next line (``kernel a' = ...,`` then ``b' = ...``)."""
+        prev = None
+        for tok in stream:
+            if tok.type == "_NL" and prev is not None and prev.type == "COMMA":
+                continue
+            prev = tok
+            yield tok
 
 
 def _loc_of(file: str, item: object) -> Loc:
@@ -182,6 +203,11 @@ class _Builder(Transformer):
         size = c[1] if len(c) > 1 else None
         return n.DeclName(_loc_of(self.file, c[0]), str(c[0]), size)
 
+    def decl_derivative(self, c):
+        # ``x' mV/ms = ...`` in a state block: the initial value of a derivative (higher-order ODEs, kernels)
+        order = sum(1 for t in c[1:] if isinstance(t, Token) and t.type == "PRIME")
+        return n.DeclName(_loc_of(self.file, c[0]), str(c[0]), None, order)
+
     def guard(self, c):
         return ("guard", c[1])
 
@@ -307,10 +333,13 @@ class _Builder(Transformer):
     def update_block(self, c):
         return n.UpdateBlock(_loc_of(self.file, c[0]), c[-1])
 
+    def receive_port(self, c):
+        return ("port", c[0], c[1] if len(c) > 1 else None)
+
     def on_receive(self, c):
-        port = c[1]
-        priority = next((x for x in c if isinstance(x, n.Expr)), None)
-        return n.OnReceive(_loc_of(self.file, c[0]), str(port), c[-1], priority, _loc_of(self.file, port))
+        _, port, index = c[1]
+        priority = next((x for x in c[2:] if isinstance(x, n.Expr)), None)
+        return n.OnReceive(_loc_of(self.file, c[0]), str(port), c[-1], priority, _loc_of(self.file, port), index)
 
     def on_condition(self, c):
         exprs = [x for x in c if isinstance(x, n.Expr)]
@@ -400,17 +429,24 @@ _PARSE_LOCK = threading.Lock()
 def _lark() -> Lark:
     grammar = (Path(__file__).parent / "grammar.lark").read_text()
     # The builder runs as the parser's inline transformer: nodes are made on each reduction.
+    # cache=True keeps the analysed LALR tables in the temp folder, keyed by a hash of the grammar and
+    # lark's version: a warm start loads in ~0.05 s instead of building in ~0.4 s. Lark falls back to
+    # building (silently) when the cache file is missing, stale, unreadable or unwritable.
     return Lark(grammar, parser="lalr", lexer="contextual", postlex=_NestmlIndenter(), maybe_placeholders=True,
-                transformer=_BUILDER)
+                transformer=_BUILDER, cache=True)
 
 
 def _decode(data: bytes, file: str, diags: Diagnostics) -> str | None:
+    # For a file that is not text, the offending line is still shown (undecodable bytes as U+FFFD,
+    # NUL as U+2400) so that the caret can point at the culprit.
     if b"\x00" in data:
+        diags.sources.add(file, data.decode("utf-8", errors="replace").replace("\x00", "\u2400"))
         diags.report("E0102", Loc(file, *_line_col_of_offset(data, data.index(b"\x00"))))
         return None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        diags.sources.add(file, data.decode("utf-8", errors="replace"))
         line, col = _line_col_of_offset(data, exc.start)
         diags.report("E0101", Loc(file, line, col), byte=data[exc.start], offset=exc.start)
         return None
@@ -420,9 +456,10 @@ def _decode(data: bytes, file: str, diags: Diagnostics) -> str | None:
 
 
 def _line_col_of_offset(data: bytes, offset: int) -> tuple[int, int]:
+    """1-based line and column (in characters, as the line is shown) of a byte offset."""
     before = data[:offset]
     line = before.count(b"\n") + 1
-    col = offset - (before.rfind(b"\n") + 1) + 1
+    col = len(before[before.rfind(b"\n") + 1:].decode("utf-8", errors="replace")) + 1
     return line, col
 
 
@@ -487,6 +524,9 @@ def _found(tok: Token) -> str:
 def parse_text(text: str, file: str, diags: Diagnostics) -> n.CompilationUnit | None:
     """Parse ``text``; on failure report diagnostics and return None."""
     diags.sources.add(file, text)
+    if len(text) > MAX_FILE_BYTES:
+        diags.report("E0110", Loc(file, 1, 1), size=len(text), limit=MAX_FILE_BYTES)
+        return None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not _check_layout(text, file, diags):
         return None
@@ -501,9 +541,12 @@ def parse_text(text: str, file: str, diags: Diagnostics) -> n.CompilationUnit | 
         return None
     except UnexpectedToken as exc:
         tok = exc.token
-        if tok.type == "$END":
-            line = max(len(lines) - 1, 1)
-            diags.report("E0105", Loc(file, line, max(len(lines[line - 1]), 1)), expected=_expected(exc.expected))
+        # The indenter closes the open blocks at the end of the input with position-less dedents.
+        at_end = tok.start_pos is None or tok.start_pos >= len(text.rstrip())
+        if tok.type == "$END" or (tok.type == "_DEDENT" and at_end):
+            line = _last_code_line(lines)
+            diags.report("E0105", Loc(file, line, max(len(lines[line - 1]), 1)), expected=_expected(exc.expected),
+                         hint=_unclosed_hint(lines))
         else:
             line, col = _token_pos(tok, exc, lines)
             diags.report("E0103", Loc(file, line, col, line, col + max(len(str(tok.value)), 1)
@@ -531,8 +574,23 @@ def parse_text(text: str, file: str, diags: Diagnostics) -> n.CompilationUnit | 
     if not unit.models:
         diags.report("E0108", Loc(file, 1, 1))
         return None
+    too_deep = _too_deep(unit)
+    if too_deep is not None:
+        diags.report("E0111", too_deep.loc, limit=MAX_TREE_DEPTH)
+        return None
     unit.source = text
     return unit
+
+
+def _too_deep(unit: n.CompilationUnit) -> n.Node | None:
+    """The first node deeper than MAX_TREE_DEPTH, found without recursion; None if the tree is shallow."""
+    stack: list[tuple[n.Node, int]] = [(unit, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_TREE_DEPTH:
+            return node
+        stack.extend((child, depth + 1) for child in node.children())
+    return None
 
 
 def _parse_with(text: str, file: str, lines: list[str]) -> n.CompilationUnit:
@@ -540,6 +598,36 @@ def _parse_with(text: str, file: str, lines: list[str]) -> n.CompilationUnit:
     with _PARSE_LOCK:
         _BUILDER.file, _BUILDER.lines = file, lines
         return parser.parse(text)
+
+
+def _last_code_line(lines: list[str]) -> int:
+    for i in range(len(lines), 0, -1):
+        stripped = lines[i - 1].strip()
+        if stripped and not stripped.startswith("#"):
+            return i
+    return 1
+
+
+def _unclosed_hint(lines: list[str]) -> str | None:
+    """Where the last bracket still open at the end of the file was opened, if any."""
+    opened: list[tuple[str, int]] = []
+    for lineno, line in enumerate(lines, start=1):
+        in_string = False
+        for ch in line:
+            if ch == '"':
+                in_string = not in_string
+            elif in_string:
+                continue
+            elif ch == "#":
+                break
+            elif ch in "([":
+                opened.append((ch, lineno))
+            elif ch in ")]" and opened:
+                opened.pop()
+    if opened:
+        ch, lineno = opened[-1]
+        return f"the `{ch}` opened on line {lineno} is never closed"
+    return None
 
 
 def _token_pos(tok: Token, exc: UnexpectedToken, lines: list[str]) -> tuple[int, int]:
@@ -590,6 +678,9 @@ def parse_file(path: str | Path, diags: Diagnostics) -> n.CompilationUnit | None
         data = Path(path).read_bytes()
     except OSError as exc:
         diags.report("E0100", Loc(file, 0, 0), reason=exc.strerror or str(exc))
+        return None
+    if len(data) > MAX_FILE_BYTES:
+        diags.report("E0110", Loc(file, 1, 1), size=len(data), limit=MAX_FILE_BYTES)
         return None
     text = _decode(data, file, diags)
     if text is None:
