@@ -1,0 +1,601 @@
+"""Compile generated C++ sources into a NEST extension module that ``nest.Install`` loads.
+
+Finds a C++ compiler and the headers of the installed NEST (by default the pip
+wheel, located without importing ``nest``), keeps a precompiled header of the
+NEST headers a generated model needs in nmlc's cache, and compiles and links
+modules with the flags the wheel requires (old C++ string ABI, C++20, PIC).
+
+Generated sources must ``#include "nmlc_nest_pch.h"`` (:data:`PCH_HEADER_NAME`)
+before anything else; :func:`compile_module` puts that header on the include path.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import logging
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from nmlc.targets.nest.cache import ModuleCache, cache_dir, content_hash
+
+log = logging.getLogger(__name__)
+
+#: Header that generated sources include first; precompiled once per toolchain.
+PCH_HEADER_NAME = "nmlc_nest_pch.h"
+
+#: Optimisation level used unless the caller builds a Toolchain by hand.
+DEFAULT_OPT_FLAGS: tuple[str, ...] = ("-O2",)
+
+#: Flags without which a module does not load into the NEST 3.10 wheel: the wheel
+#: was built with the pre-C++11 std::string ABI, and its headers use C++20.
+REQUIRED_CXXFLAGS: tuple[str, ...] = ("-fPIC", "-std=c++20", "-D_GLIBCXX_USE_CXX11_ABI=0")
+
+# NEST headers a generated neuron or synapse model needs. nest_extension_interface.h
+# already pulls in the kernel, model and connection managers (and nest_impl.h, which
+# has no include guard and so must not be listed again); the rest are listed
+# so a model never needs an include of its own.
+_PCH_NEST_HEADERS: tuple[str, ...] = (
+    "nest_extension_interface.h",
+    "archiving_node.h",
+    "common_synapse_properties.h",
+    "connection.h",
+    "connector_model.h",
+    "dict_util.h",
+    "dictionary.h",
+    "event.h",
+    "event_delivery_manager_impl.h",
+    "exceptions.h",
+    "histentry.h",
+    "kernel_manager.h",
+    "nest_names.h",
+    "nest_time.h",
+    "nest_types.h",
+    "numerics.h",
+    "random_generators.h",
+    "recordables_map.h",
+    "ring_buffer.h",
+    "ring_buffer_impl.h",
+    "target_identifier.h",
+    "universal_data_logger.h",
+    "universal_data_logger_impl.h",
+)
+_PCH_STD_HEADERS: tuple[str, ...] = (
+    "algorithm",
+    "array",
+    "cmath",
+    "cstddef",
+    "cstdint",
+    "limits",
+    "map",
+    "string",
+    "vector",
+)
+
+# module_manager.h includes <ltdl.h> only to name the handle type lt_dlhandle in a
+# private member. The wheel ships no libltdl headers, so when the system has none
+# either, this declaration (libltdl's opaque handle pointer) stands in. It sits on
+# the -idirafter path, so a real <ltdl.h> always wins.
+_LTDL_SHIM = """\
+/* Stand-in for libltdl's <ltdl.h>, written by nmlc: NEST's module_manager.h only
+ * needs the opaque handle type, and extension modules never call libltdl. */
+#ifndef NMLC_LTDL_SHIM_H
+#define NMLC_LTDL_SHIM_H
+typedef struct lt__handle* lt_dlhandle;
+#endif
+"""
+
+# One translation unit rarely needs more; a hung compiler should not hang a test run.
+_COMPILE_TIMEOUT_S = 900.0
+_SOURCE_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
+_MODULE_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TU_SUFFIXES = (".cpp", ".cc", ".cxx")
+
+
+class ToolchainError(Exception):
+    """The compiler, NEST's headers or a build step failed; the message says what to do.
+
+    ``stderr`` holds the compiler's diagnostics when a compile or link step failed.
+    """
+
+    def __init__(self, message: str, *, command: list[str] | None = None, stderr: str = "") -> None:
+        super().__init__(message)
+        self.command = command
+        self.stderr = stderr
+
+
+def pch_header_text() -> str:
+    """Return the text of :data:`PCH_HEADER_NAME`: every header a generated model may use."""
+    lines = [
+        "/* nmlc_nest_pch.h: written by nmlc. The NEST headers generated models use,",
+        " * precompiled once per toolchain. Include it first in every translation unit. */",
+        "#ifndef NMLC_NEST_PCH_H",
+        "#define NMLC_NEST_PCH_H",
+        "",
+        "// Before any NEST header, so that its include guard keeps nest_names.h out.",
+        f'#include "{_NAMES_HEADER}"',
+        "",
+    ]
+    lines += [f"#include <{name}>" for name in _PCH_STD_HEADERS]
+    lines.append("")
+    lines += [f'#include "{name}"' for name in _PCH_NEST_HEADERS]
+    lines += ["", "#endif", ""]
+    return "\n".join(lines)
+
+
+# NEST's nest_names.h defines some 650 `const std::string` objects at namespace
+# scope. Being const, they have internal linkage, so every translation unit that
+# includes the header constructs all of them at load time; compiling that
+# initialiser costs about 1 s per unit at -O2. nmlc instead declares the same
+# names `extern` (taking over the header's include guard) and defines them once
+# per toolchain in nmlc_nest_names.o, which every module links. Both files are
+# generated from the installed nest_names.h; if its layout is not the expected
+# one, the declarations header stays empty and NEST's own header is used.
+_NAMES_HEADER = "nmlc_nest_names.h"
+_NAMES_SOURCE = "nmlc_nest_names.cpp"
+_NAMES_OBJECT = "nmlc_nest_names.o"
+_NAME_DEF_RE = re.compile(r'^const std::string (\w+)\( "([^"\\]*)" \);$', re.MULTILINE)
+
+
+def _names_files(nest_names_h: str | None) -> tuple[str, str]:
+    """Return (declarations header, definitions source) generated from nest_names.h's text."""
+    banner = "/* Written by nmlc from NEST's nest_names.h; see toolchain.py. */\n"
+    names = _NAME_DEF_RE.findall(nest_names_h or "")
+    expected = len(re.findall(r"^\s*const std::string\b", nest_names_h or "", re.MULTILINE))
+    usable = (
+        nest_names_h is not None
+        and names
+        and len(names) == expected
+        and re.search(r"^#ifndef NEST_NAMES_H\s*$", nest_names_h, re.MULTILINE)
+    )
+    if not usable:
+        return banner, banner
+    decl = [
+        banner.rstrip(),
+        "#ifndef NEST_NAMES_H",
+        "#define NEST_NAMES_H",
+        "",
+        '#include "config.h"',
+        "#include <string>",
+        "",
+        "namespace nest::names",
+        "{",
+    ]
+    # Hidden: each module keeps its own copy and never binds to another module's.
+    decl += [
+        f'extern const std::string {name} __attribute__( ( visibility( "hidden" ) ) );' for name, _ in names
+    ]
+    decl += ["}", "", "#endif", ""]
+    defs = [banner.rstrip(), f'#include "{_NAMES_HEADER}"', "", "namespace nest::names", "{"]
+    defs += [f'const std::string {name}( "{value}" );' for name, value in names]
+    defs += ["}", ""]
+    return "\n".join(decl), "\n".join(defs)
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    """How to compile and link a NEST extension module.
+
+    ``cxx`` is a command line (``"g++"``, ``"ccache g++"``); ``include_dirs`` are
+    NEST's and Boost's header folders. nmlc's own support headers are added by
+    :func:`compile_module`.
+    """
+
+    cxx: str
+    cxxflags: tuple[str, ...]
+    include_dirs: tuple[str, ...]
+    ldflags: tuple[str, ...]
+
+    def cxx_argv(self) -> list[str]:
+        """Return ``cxx`` split into argv words."""
+        return _split_cxx(self.cxx)
+
+    def nest_version(self) -> str:
+        """Return NEST_VERSION from the first ``config.h`` among the include dirs, or ``"unknown"``."""
+        for folder in self.include_dirs:
+            version = _nest_version_from(Path(folder))
+            if version:
+                return version
+        return "unknown"
+
+    def fingerprint(self) -> str:
+        """Return a sha256 hex digest of compiler identity, flags, include dirs and NEST version."""
+        return content_hash(
+            _compiler_identity(self.cxx),
+            "\0".join(self.cxxflags),
+            "\0".join(self.include_dirs),
+            "\0".join(self.ldflags),
+            self.nest_version(),
+        )
+
+    def is_gcc(self) -> bool:
+        """Whether the compiler is GCC, whose precompiled-header lookup compile_module relies on."""
+        identity = _compiler_identity(self.cxx).lower()
+        return "clang" not in identity and ("free software foundation" in identity or "gcc" in identity)
+
+
+def _split_cxx(cxx: str) -> list[str]:
+    try:
+        argv = shlex.split(cxx)
+    except ValueError as err:
+        raise ToolchainError(f"cannot parse the C++ compiler command {cxx!r} ({err}); fix $CXX") from None
+    if not argv:
+        raise ToolchainError("the C++ compiler command is empty: set $CXX to a compiler such as g++")
+    return argv
+
+
+def _run(cmd: list[str], *, timeout: float = _COMPILE_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env["LC_ALL"] = "C"  # plain ASCII quotes in diagnostics, whatever the user's locale
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False)
+    except FileNotFoundError:
+        raise ToolchainError(
+            f"cannot run {cmd[0]!r}: not found; install g++ (Debian/Ubuntu: apt install g++) or set $CXX",
+            command=cmd,
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise ToolchainError(
+            f"{shlex.join(cmd)} did not finish within {timeout:.0f} s", command=cmd
+        ) from None
+
+
+@functools.cache
+def _compiler_identity(cxx: str) -> str:
+    """Return the compiler's resolved path, ``--version`` text and target triple."""
+    argv = _split_cxx(cxx)
+    version = _run([*argv, "--version"], timeout=60)
+    machine = _run([*argv, "-dumpmachine"], timeout=60)
+    if version.returncode != 0:
+        raise ToolchainError(
+            f"{cxx!r} --version failed (exit {version.returncode}): {version.stderr.strip()}; "
+            "set $CXX to a working C++ compiler",
+            stderr=version.stderr,
+        )
+    # Resolve every word: for "ccache g++" both the wrapper and the compiler matter.
+    resolved = " ".join(os.path.realpath(found) if (found := shutil.which(word)) else word for word in argv)
+    return f"{resolved}\n{version.stdout.strip()}\n{machine.stdout.strip()}"
+
+
+def _nest_version_from(folder: Path) -> str | None:
+    try:
+        text = (folder / "config.h").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    version = re.search(r'#define\s+NEST_VERSION\s+"([^"]*)"', text)
+    git_hash = re.search(r'#define\s+NEST_VERSION_GIT_HASH\s+"([^"]*)"', text)
+    if not version:
+        return None
+    return version.group(1) + (f"+{git_hash.group(1)}" if git_hash and git_hash.group(1) else "")
+
+
+def _package_dir(name: str) -> Path | None:
+    # find_spec locates a top-level package without executing it; importing nest
+    # would print its banner and start a kernel.
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    if spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return Path(spec.origin).parent if spec.origin else None
+
+
+def _resolve_nest_include(nest_include: str | os.PathLike[str] | None) -> Path:
+    if nest_include is None:
+        package = _package_dir("nest")
+        if package is None:
+            raise ToolchainError(
+                "NEST is not installed in this Python environment: run `pip install nest-simulator==3.10.*`, "
+                "or pass nest_include=<folder with NEST's headers> for a NEST built from source"
+            )
+        candidates = [package / "include" / "nest"]
+        where = f"the nest package at {package}"
+    else:
+        given = Path(nest_include).expanduser()
+        # Accept the header folder itself, <prefix>/include, or the install prefix.
+        candidates = [given, given / "nest", given / "include" / "nest"]
+        where = str(given)
+    for folder in candidates:
+        if (folder / "node.h").is_file():
+            break
+    else:
+        raise ToolchainError(
+            f"no NEST C++ headers (node.h) found in {where}; reinstall NEST (`pip install "
+            "--force-reinstall nest-simulator==3.10.*`) or pass nest_include=<prefix>/include/nest"
+        )
+    if not (folder / "nest_extension_interface.h").is_file():
+        raise ToolchainError(
+            f"the NEST headers in {folder} (version {_nest_version_from(folder) or 'unknown'}) have no "
+            "nest_extension_interface.h: nmlc targets NEST 3.10's extension interface; install NEST 3.10"
+        )
+    return folder.resolve()
+
+
+def _boost_include(nest_folder: Path) -> Path | None:
+    config_h = nest_folder / "config.h"
+    config = config_h.read_text(encoding="utf-8", errors="replace") if config_h.is_file() else ""
+    needs_boost = re.search(r"#define\s+HAVE_BOOST\b", config) is not None
+    package = _package_dir("boost_headers")
+    if package is not None and (package / "include" / "boost" / "type_index.hpp").is_file():
+        return (package / "include").resolve()
+    if not needs_boost:
+        return None
+    for system in (Path("/usr/include"), Path("/usr/local/include")):
+        if (system / "boost" / "type_index.hpp").is_file():
+            return None  # found by the compiler without -I
+    raise ToolchainError(
+        "NEST's headers include Boost (boost/type_index.hpp), which was not found: "
+        "run `pip install boost-headers` (headers only), or install Boost's headers system-wide"
+    )
+
+
+def find_toolchain(nest_include: str | os.PathLike[str] | None = None) -> Toolchain:
+    """Return the toolchain for the installed NEST.
+
+    By default NEST's headers come from the pip-installed ``nest`` package and
+    Boost's from the ``boost_headers`` package; ``nest_include`` points at the
+    headers of a NEST built from source instead. ``$CXX`` overrides ``g++``.
+    Raises :class:`ToolchainError` if something is missing.
+    """
+    cxx = os.environ.get("CXX", "").strip() or "g++"
+    argv = _split_cxx(cxx)
+    if shutil.which(argv[0]) is None:
+        origin = "$CXX" if os.environ.get("CXX", "").strip() else "the default compiler"
+        raise ToolchainError(
+            f"C++ compiler {cxx!r} ({origin}) not found on PATH: install g++ "
+            "(Debian/Ubuntu: apt install g++) or set $CXX to the compiler to use"
+        )
+    nest_folder = _resolve_nest_include(nest_include)
+    include_dirs = [str(nest_folder)]
+    boost = _boost_include(nest_folder)
+    if boost is not None:
+        include_dirs.append(str(boost))
+    return Toolchain(
+        cxx=cxx,
+        cxxflags=DEFAULT_OPT_FLAGS + REQUIRED_CXXFLAGS,
+        include_dirs=tuple(include_dirs),
+        ldflags=("-shared",),
+    )
+
+
+def _support_flags(support: Path) -> list[str]:
+    # -Winvalid-pch: say so when a stale precompiled header is skipped (the build still works).
+    return [
+        "-I",
+        str(support),
+        "-idirafter",
+        str(support / "compat"),
+        "-Winvalid-pch",
+        "-fdiagnostics-color=never",
+    ]
+
+
+def _include_flags(toolchain: Toolchain) -> list[str]:
+    flags: list[str] = []
+    for folder in toolchain.include_dirs:
+        flags += ["-I", folder]
+    return flags
+
+
+def _read_nest_names(toolchain: Toolchain) -> str | None:
+    for folder in toolchain.include_dirs:
+        path = Path(folder) / "nest_names.h"
+        if path.is_file():
+            return path.read_text(encoding="utf-8", errors="replace")
+    return None
+
+
+def support_include_dir(toolchain: Toolchain, *, precompile: bool = True) -> Path:
+    """Return nmlc's support folder for ``toolchain``, building it on first use.
+
+    The folder holds :data:`PCH_HEADER_NAME` and its precompiled form (GCC only,
+    when ``precompile``), the ``nest_names.h`` replacement with its object file
+    ``nmlc_nest_names.o`` that every module links, and the ``<ltdl.h>``
+    stand-in. It lives in nmlc's cache, keyed by the toolchain's fingerprint and
+    the generated texts; a file lock makes concurrent processes (for example
+    pytest-xdist workers) build it once.
+    """
+    precompile = precompile and toolchain.is_gcc()
+    names_h, names_cpp = _names_files(_read_nest_names(toolchain))
+    texts = {
+        PCH_HEADER_NAME: pch_header_text(),
+        _NAMES_HEADER: names_h,
+        _NAMES_SOURCE: names_cpp,
+        "compat/ltdl.h": _LTDL_SHIM,
+    }
+    key = content_hash(
+        toolchain.fingerprint(),
+        *(f"{k}\n{v}" for k, v in sorted(texts.items())),
+        "pch" if precompile else "text",
+    )[:32]
+
+    def make(folder: Path) -> Path:
+        (folder / "compat").mkdir()
+        for name, text in texts.items():
+            (folder / name).write_text(text, encoding="utf-8")
+        base = [
+            *toolchain.cxx_argv(),
+            *toolchain.cxxflags,
+            *_support_flags(folder),
+            *_include_flags(toolchain),
+        ]
+        steps = {
+            "compiling " + _NAMES_SOURCE: [
+                *base,
+                "-c",
+                str(folder / _NAMES_SOURCE),
+                "-o",
+                str(folder / _NAMES_OBJECT),
+            ]
+        }
+        if precompile:
+            header = str(folder / PCH_HEADER_NAME)
+            steps["precompiling NEST's headers"] = [*base, "-x", "c++-header", header, "-o", header + ".gch"]
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=len(steps)) as pool:
+            results = dict(zip(steps, pool.map(_run, steps.values())))
+        for what, result in results.items():
+            if result.returncode != 0:
+                raise ToolchainError(
+                    f"{what} failed (exit {result.returncode}); the NEST or Boost headers in "
+                    f"{', '.join(toolchain.include_dirs)} do not compile with {toolchain.cxx!r}:\n"
+                    f"{result.stderr}",
+                    command=steps[what],
+                    stderr=result.stderr,
+                )
+        log.info("built nmlc's support files (%s) in %.1f s", ", ".join(steps), time.perf_counter() - started)
+        return folder / PCH_HEADER_NAME
+
+    return ModuleCache(cache_dir() / "support").build(key, make).parent
+
+
+def _check_inputs(sources: Mapping[str, str], module_name: str, jobs: int) -> list[str]:
+    if not isinstance(module_name, str) or not _MODULE_NAME_RE.match(module_name):
+        raise ToolchainError(
+            f"invalid module name {module_name!r}: use a C identifier (letters, digits, underscores)"
+        )
+    if not isinstance(jobs, int) or jobs < 1:
+        raise ToolchainError(f"jobs must be a positive integer, got {jobs!r}")
+    for name, text in sources.items():
+        if not isinstance(name, str) or not _SOURCE_NAME_RE.match(name) or ".." in name:
+            raise ToolchainError(
+                f"invalid source file name {name!r}: use a plain file name such as model.cpp"
+            )
+        if name == PCH_HEADER_NAME:
+            raise ToolchainError(f"a source may not be called {PCH_HEADER_NAME}: nmlc provides that header")
+        if not isinstance(text, str):
+            raise ToolchainError(f"source {name!r} is {type(text).__name__}, expected str")
+    units = sorted(name for name in sources if name.endswith(_TU_SUFFIXES))
+    if not units:
+        raise ToolchainError(
+            f"no translation unit among the sources {sorted(sources)}: at least one file must end in .cpp"
+        )
+    return units
+
+
+def compile_module(
+    sources: Mapping[str, str],
+    out_dir: Path,
+    module_name: str,
+    toolchain: Toolchain,
+    jobs: int = 2,
+    *,
+    use_pch: bool = True,
+    single_tu: bool = False,
+) -> Path:
+    """Write ``sources`` into ``out_dir`` and build ``out_dir/<module_name>.so``.
+
+    ``sources`` maps file names to text; every ``.cpp`` is a translation unit,
+    compiled with up to ``jobs`` compilers in parallel (``single_tu`` compiles
+    them as one unit instead, which parses NEST's headers only once). The link is
+    atomic: the ``.so`` appears complete or not at all, and a module left over
+    from earlier sources is removed first. Raises :class:`ToolchainError`,
+    carrying the compiler's stderr, if a step fails.
+    """
+    units = _check_inputs(sources, module_name, jobs)
+    out_dir = Path(out_dir).resolve()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, text in sources.items():
+            (out_dir / name).write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise ToolchainError(f"cannot write the sources into {out_dir}: {err}") from None
+    target = out_dir / f"{module_name}.so"
+    target.unlink(missing_ok=True)
+
+    support = support_include_dir(toolchain, precompile=use_pch)
+    build_dir = Path(tempfile.mkdtemp(prefix=".nmlc-build-", dir=out_dir))
+    try:
+        if single_tu and len(units) > 1:
+            unity = build_dir / f"{module_name}_all.cpp"
+            unity.write_text(
+                f'#include "{PCH_HEADER_NAME}"\n' + "".join(f'#include "{out_dir / u}"\n' for u in units),
+                encoding="utf-8",
+            )
+            unit_paths = [unity]
+        else:
+            unit_paths = [out_dir / u for u in units]
+        objects = _compile_units(unit_paths, build_dir, toolchain, support, jobs)
+
+        partial = build_dir / f"{module_name}.so"
+        # The names object goes first so its strings are constructed before any
+        # other static initialiser of the module runs.
+        cmd = [
+            *toolchain.cxx_argv(),
+            *toolchain.ldflags,
+            str(support / _NAMES_OBJECT),
+            *map(str, objects),
+            "-o",
+            str(partial),
+        ]
+        result = _run(cmd)
+        if result.returncode != 0:
+            raise ToolchainError(
+                f"linking {target.name} failed (exit {result.returncode}):\n{result.stderr}",
+                command=cmd,
+                stderr=result.stderr,
+            )
+        # Same file system, so the replace is atomic.
+        os.replace(partial, target)
+    finally:
+        shutil.rmtree(build_dir, ignore_errors=True)
+    return target
+
+
+def unit_compile_command(toolchain: Toolchain, support: Path, unit: Path, obj: Path) -> list[str]:
+    """Return the command compile_module runs to compile ``unit`` into ``obj``.
+
+    ``support`` is the folder returned by :func:`support_include_dir`; it comes
+    first on the include path so that GCC finds the precompiled header.
+    """
+    return [
+        *toolchain.cxx_argv(),
+        *toolchain.cxxflags,
+        *_support_flags(support),
+        *_include_flags(toolchain),
+        "-c",
+        str(unit),
+        "-o",
+        str(obj),
+    ]
+
+
+def _compile_units(
+    units: list[Path], build_dir: Path, toolchain: Toolchain, support: Path, jobs: int
+) -> list[Path]:
+    def compile_one(
+        index: int, unit: Path
+    ) -> tuple[Path, list[str], subprocess.CompletedProcess[str], float]:
+        obj = build_dir / f"{index:02d}_{unit.stem}.o"
+        cmd = unit_compile_command(toolchain, support, unit, obj)
+        started = time.perf_counter()
+        return obj, cmd, _run(cmd), time.perf_counter() - started
+
+    with ThreadPoolExecutor(max_workers=min(jobs, len(units))) as pool:
+        results = list(pool.map(lambda item: compile_one(*item), enumerate(units)))
+
+    failures = [(unit, cmd, res) for unit, (_, cmd, res, _) in zip(units, results) if res.returncode != 0]
+    if failures:
+        unit, cmd, res = failures[0]
+        stderr = "\n".join(r.stderr for _, _, r in failures)
+        names = ", ".join(u.name for u, _, _ in failures)
+        raise ToolchainError(
+            f"compiling {names} failed (exit {res.returncode}):\n{stderr}", command=cmd, stderr=stderr
+        )
+    for unit, (_, _, res, seconds) in zip(units, results):
+        log.info("compiled %s in %.1f s", unit.name, seconds)
+        if res.stderr.strip():
+            log.warning("compiler output for %s:\n%s", unit.name, res.stderr)
+    return [obj for obj, _, _, _ in results]
