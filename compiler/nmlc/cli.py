@@ -47,7 +47,7 @@ def _accepts_werror(func) -> bool:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from . import build
+    from .build import build as build_module
 
     t0 = time.perf_counter()
     pairs = []
@@ -57,7 +57,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             print(f"nmlc build: --pair takes NEURON:SYNAPSE, got {text!r}", file=sys.stderr)
             return 1
         pairs.append((parts[0], parts[1]))
-    module = build.build(args.files, args.output, name_suffix=args.suffix, jobs=args.jobs,
+    module = build_module(args.files, args.output, name_suffix=args.suffix, jobs=args.jobs,
                          nest_include=args.nest_include, werror=args.werror, pairs=pairs)
     took = time.perf_counter() - t0
     print(module.path)
