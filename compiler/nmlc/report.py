@@ -52,7 +52,7 @@ def _reason(text: str, state: str) -> str:
 
 
 def analyze_file(path: str | Path, benchmark: bool = False) -> list[ModelReport]:
-    from .analysis import ExactBlock, NumericBlock, OdeSystem, recommend
+    from .analysis import ExactBlock, NumericBlock, recommend
     from .frontend import _checked_models, interface_of
     from .ir.model import IRError, build_ir
 
@@ -80,10 +80,7 @@ def analyze_file(path: str | Path, benchmark: bool = False) -> list[ModelReport]
             info = interface_of(ir, model.name, str(path))
             values = {k: v.default for k, v in {**info.parameters, **info.state}.items() if v.default is not None}
             values["__h"] = 0.1
-            system = OdeSystem(t=sympy.Symbol("t"), odes=ir.odes,
-                               parameters=frozenset(sympy.Symbol(v.name) for v in (*ir.parameters, *ir.internals))
-                               | {sympy.Symbol("__h")},
-                               inputs=frozenset(sympy.Symbol(p.name) for p in ir.continuous_ports))
+            system = ir.system
             for block in numeric:
                 entry = {"states": [str(s) for s in block.states], "method": block.method}
                 try:

@@ -378,8 +378,9 @@ def build_ir(model: n.Model, kind: str, symbols: ModelSymbols | None = None,
     # states without an ODE, and continuous inputs, are constant within one step
     inputs = frozenset(sym(p.name) for p in continuous_ports) | frozenset(
         state_symbol(nm) for nm in state_names - all_states)
-    if odes:
-        plan = analysis.analyze(analysis.OdeSystem(t=TIME, odes=odes, parameters=parameters_syms, inputs=inputs))
+    system = analysis.OdeSystem(t=TIME, odes=odes, parameters=parameters_syms, inputs=inputs) if odes else None
+    if system is not None:
+        plan = analysis.analyze(system)
     else:  # a model driven only by its update block (generators, discrete-time models)
         plan = analysis.SolverPlan(blocks=[], reasons={})
 
@@ -387,6 +388,8 @@ def build_ir(model: n.Model, kind: str, symbols: ModelSymbols | None = None,
         b.inline(name, b.inline_nodes[name])
     out_block = model.output
     kind_ = kind
-    return ModelIR(model.name, kind_, model, symbols, model.docstring, parameters, state, internals, ode_states,
-                   odes, dict(b.inline_cache), kernel_states, delta_jumps, plan, spike_ports, continuous_ports,
-                   out_block is not None and out_block.kind == "spike", b.lower, b.resolve)
+    ir = ModelIR(model.name, kind_, model, symbols, model.docstring, parameters, state, internals, ode_states,
+                 odes, dict(b.inline_cache), kernel_states, delta_jumps, plan, spike_ports, continuous_ports,
+                 out_block is not None and out_block.kind == "spike", b.lower, b.resolve)
+    ir.system = system  # the analysed ODE system (None without ODEs), for reports such as `nmlc analyze`
+    return ir
