@@ -7,11 +7,14 @@ syntax tree of the event handlers for the target's statement printer.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import sympy
 
 from .. import analysis
+from ..diagnostics import Loc
 from ..semantics import units as U
 from ..semantics.symbols import ModelSymbols, Symbol, collect
 from ..syntax import nodes as n
@@ -314,6 +317,40 @@ class _Builder:
         return odes
 
 
+_PRAGMA = re.compile(r"#\s*nmlc:\s*solver\s*(?:\(([^)]*)\))?\s*=\s*([A-Za-z_0-9]+)")
+
+
+def _solver_pins(model: n.Model, ode_states: set[str]) -> dict[sympy.Symbol, str]:
+    """Solver pragmas in the model's comments: ``# nmlc: solver = implicit`` pins every ODE state,
+    ``# nmlc: solver(V_m, w) = euler`` the listed ones (``exact``, ``numeric``, ``rk45``, ``euler``,
+    ``implicit``)."""
+    try:
+        lines = Path(model.loc.file).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return {}
+    last = max((node.loc.line for node in model.walk()), default=model.loc.line)
+    pins: dict[sympy.Symbol, str] = {}
+    for lineno in range(model.loc.line, min(last, len(lines)) + 1):
+        m = _PRAGMA.search(lines[lineno - 1])
+        if m is None:
+            continue
+        method = m.group(2)
+        at = Loc(model.loc.file, lineno, m.start() + 1)
+        if method not in analysis.PIN_METHODS:
+            raise IRError(_At(at), f"unknown solver `{method}` in pragma; choose one of "
+                                   f"{', '.join(sorted(analysis.PIN_METHODS))}")
+        names = [x.strip() for x in m.group(1).split(",")] if m.group(1) else sorted(ode_states)
+        for name in names:
+            if name not in ode_states:
+                raise IRError(_At(at), f"solver pragma names `{name}`, which is not a state with an ODE")
+            pins[state_symbol(name)] = method
+    return pins
+
+
+class _At(n.Node):
+    """A located stand-in for diagnostics about pragma comments (which have no syntax node)."""
+
+
 def build_ir(model: n.Model, kind: str, symbols: ModelSymbols | None = None,
              conversions: dict[int, float] | None = None) -> ModelIR:
     """Lower one model. Raises :class:`IRError` (with the node to blame) on what it cannot lower."""
@@ -378,7 +415,9 @@ def build_ir(model: n.Model, kind: str, symbols: ModelSymbols | None = None,
     # states without an ODE, and continuous inputs, are constant within one step
     inputs = frozenset(sym(p.name) for p in continuous_ports) | frozenset(
         state_symbol(nm) for nm in state_names - all_states)
-    system = analysis.OdeSystem(t=TIME, odes=odes, parameters=parameters_syms, inputs=inputs) if odes else None
+    pins = _solver_pins(model, set(ode_states))
+    system = analysis.OdeSystem(t=TIME, odes=odes, parameters=parameters_syms, inputs=inputs,
+                                pinned=pins) if odes else None
     if system is not None:
         plan = analysis.analyze(system)
     else:  # a model driven only by its update block (generators, discrete-time models)

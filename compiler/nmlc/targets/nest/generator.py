@@ -62,7 +62,9 @@ class NeuronGenerator:
         self.cls = cls or ir.name
         self.conversions = conversions or {}
         self.names = self._names()
-        self.printer = NestCppPrinter(self.names, {"__nmlc_steps": "__nmlc_steps"})
+        # user functions that are not inlined are member functions; internals may call them
+        self.printer = NestCppPrinter(self.names, {"__nmlc_steps": "__nmlc_steps",
+                                                   **{f.name: f.name for f in ir.model.functions}})
 
     # ------------------------------------------------------------------ name tables
     def _names(self) -> dict[str, str]:
@@ -81,7 +83,8 @@ class NeuronGenerator:
             names[f"__spk_{p.name}"] = f"__spk_{p.name}"
         for block in self.ir.plan.blocks:
             if isinstance(block, ExactBlock):
-                for ps in block.propagators:
+                # closed form: one member per propagator; matrix exponential: one per used entry of exp(M h)
+                for ps in (block.positions if block.mode == "matrix_exponential" else block.propagators):
                     names[str(ps)] = f"V_.{ps}"
         return names
 
@@ -99,6 +102,21 @@ class NeuronGenerator:
         lines = [f"const double __new_{s} = {self.cpp(block.update[s])};" for s in states]
         lines += [f"{self.names[str(s)]} = __new_{s};" for s in states]
         return ["{", *["  " + ln for ln in lines], "}"]
+
+    def _expm_lines(self, block: ExactBlock) -> list[str]:
+        """Propagators of a block without a closed form: exp(M h) of its augmented generator, computed
+        numerically whenever parameters change (nmlc_rt::expm, scaling and squaring)."""
+        size = block.generator.rows
+        lines = ["{", f"  nmlc_rt::Matrix< {size} > __gen {{}};", f"  nmlc_rt::Matrix< {size} > __prop;"]
+        for r in range(block.generator.rows):
+            for c in range(block.generator.cols):
+                if block.generator[r, c] != 0:
+                    lines.append(f"  __gen[ {r * size + c} ] = ( {self.cpp(block.generator[r, c])} ) * V_.__h;")
+        message = cpp_string(f"{self.registered}: the propagator matrix exp(M h) is not finite")
+        lines += [f"  if ( not nmlc_rt::expm< {size} >( __gen, __prop ).ok )", "  {",
+                  f"    throw nest::BadProperty( {message} );", "  }"]
+        lines += [f"  V_.{ps} = __prop[ {r * size + c} ];" for ps, (r, c) in block.positions.items()]
+        return lines + ["}"]
 
     def _integrate(self, requested: list[str]) -> list[str]:
         ir = self.ir
@@ -250,6 +268,9 @@ class NeuronGenerator:
                 for ps, expr in block.propagators.items():
                     variables.append({"name": str(ps), "ctype": "double", "doc": "propagator"})
                     calibrate.append(f"V_.{ps} = {self.cpp(expr)};")
+                if block.mode == "matrix_exponential":
+                    variables += [{"name": str(ps), "ctype": "double", "doc": "propagator"} for ps in block.positions]
+                    calibrate += self._expm_lines(block)
         jump_lines = []
         for ks in ir.kernel_states:
             for s, jump in zip(ks.states, ks.jumps):
@@ -350,6 +371,9 @@ class NeuronGenerator:
             ctx["runtime_headers"].append("nmlc_rt_random.h")
         if numeric:
             ctx["runtime_headers"].append("nmlc_rt.h")
+        elif any(isinstance(b, ExactBlock) and b.mode == "matrix_exponential" for b in ir.plan.blocks):
+            ctx["runtime_headers"].append("nmlc_rt_expm.h")
+        if numeric:
             for v in ("integrator_atol", "integrator_rtol"):
                 if v not in p_names:
                     ctx["parameters"].append({"name": v, "ctype": "double", "key": cpp_string(v), "exposed": True,
