@@ -126,3 +126,54 @@ def test_builtin_name_clash_is_rejected(tmp_path: Path):
     with pytest.raises(NmlcError) as exc:
         build([f], tmp_path / "cache", name_suffix="")
     assert "E0601" in str(exc.value)
+
+
+_PINNED = """
+model pinned:
+    # nmlc: solver(V) = implicit
+    # nmlc: solver(U) = euler
+    parameters:
+        tau ms = 10 ms
+    state:
+        V real = 1
+        W real = 1
+        U real = 1
+    equations:
+        V' = -V / tau
+        W' = -W**3 / tau
+        U' = -U / tau
+    update:
+        integrate_odes()
+"""
+
+
+def test_solver_pragmas_pick_the_integrator(tmp_path: Path):
+    """Pinned Rosenbrock, default Dormand-Prince and pinned Euler, each against its closed form."""
+    import nest
+    import numpy as np
+
+    f = tmp_path / "pinned.nestml"
+    f.write_text(_PINNED)
+    mod = build([f])
+    solver = mod.interfaces["pinned"].solver
+    assert solver == {"V": "implicit", "W": "rk45", "U": "euler"}
+    nest.ResetKernel()
+    mod.install()
+    neuron = nest.Create(mod.models["pinned"], params={"integrator_atol": 1e-10, "integrator_rtol": 1e-10})
+    mm = nest.Create("multimeter", params={"record_from": ["V", "W", "U"], "interval": 0.1})
+    nest.Connect(mm, neuron)
+    nest.Simulate(20.0)
+    ev = mm.events
+    t = ev["times"]
+    assert np.max(np.abs(ev["V"] - np.exp(-t / 10))) < 1e-8
+    assert np.max(np.abs(ev["W"] - 1 / np.sqrt(1 + 2 * t / 10))) < 1e-8
+    # forward Euler is exact for its own recurrence: U_k = (1 - h/tau)^k
+    assert np.max(np.abs(ev["U"] - (1 - 0.01) ** np.round(t / 0.1))) < 1e-14
+
+
+def test_unknown_solver_pragma_is_an_error(tmp_path: Path):
+    f = tmp_path / "bad_pragma.nestml"
+    f.write_text(_PINNED.replace("= implicit", "= banana"))
+    with pytest.raises(NmlcError) as exc:
+        build([f], tmp_path / "cache")
+    assert ":3:" in str(exc.value) and "banana" in str(exc.value)
