@@ -6,6 +6,7 @@ stimulus devices, so they see identical input.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,6 +93,12 @@ def _numeric(status: dict) -> dict[str, Any]:
 
 
 def _set_params(nest, node, params: dict[str, Any], what: str) -> None:
+    # All in one call first: some parameters are only valid together (NEST's rate_times/rate_values,
+    # gif's q_sfa/tau_sfa, an nmlc vector and the parameter giving its size). Only when that fails,
+    # set them one by one, so the error names the offending key (NEST applies nothing of a failed set).
+    with contextlib.suppress(Exception):
+        node.set(dict(params))
+        return
     for key, value in params.items():
         try:
             node.set({key: value})
@@ -195,7 +202,14 @@ class CaseSimulator:
                 from None
         _set_params(nest, neuron, group.neuron_params, f"{group.name} neuron '{group.neuron.nest_model}'")
         inst = _Instance(neuron, None, nest.Create("spike_recorder"))
-        nest.Connect(neuron, inst.spike_recorder)
+        try:
+            nest.Connect(neuron, inst.spike_recorder)
+        except Exception as exc:
+            # a rate unit (NEST's *_rate_ipn, an nmlc model without spike output) sends no spikes:
+            # nothing to record, its spike train stays empty
+            if "does not send output" not in str(exc):
+                raise HarnessError(f"{group.name}: cannot record the spikes of '{group.neuron.nest_model}': "
+                                   f"{_nest_message(exc)}") from None
         if variant.variables:
             record_from = [group.variables.get(v, v) for v in variant.variables]
             inst.multimeter = nest.Create("multimeter", params={"interval": variant.interval,

@@ -48,7 +48,11 @@ def _simulate(mod, name: str, threads: int) -> tuple[dict, np.ndarray]:
     mm = nest.Create("multimeter", params={"record_from": recordables, "interval": 0.1})
     nest.Connect(mm, nodes)
     sr = nest.Create("spike_recorder")
-    nest.Connect(nodes, sr)
+    try:
+        nest.Connect(nodes, sr)
+    except Exception as exc:  # a rate unit (no spike output) has no spikes to compare
+        if "does not send output" not in str(exc):
+            raise
     nest.Simulate(250.0)
     ev = mm.events
     order = np.lexsort((ev["times"], ev["senders"]))
