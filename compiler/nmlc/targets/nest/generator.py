@@ -287,8 +287,13 @@ class NeuronGenerator:
         ctx["calibrate"] = calibrate
         # ports and buffers
         ring_buffers = []
-        step_inputs = ["B_.__t = nest::Time( nest::Time::step( origin.get_steps() + lag ) ).get_ms();",
-                       "B_.__lag = lag;", "B_.__origin_steps = origin.get_steps();"]
+        # the current time is kept only for models that read `t` (or co-generated traces that need it)
+        reads_t = self.cogens or any(isinstance(x, n.Name) and x.name == "t" for b in ir.model.blocks
+                                     if not isinstance(b, (n.VarBlock, n.EquationsBlock)) for x in b.walk()) or any(
+            sym("t") in e.free_symbols for e in ir.odes.values())
+        step_inputs = ["B_.__lag = lag;"]
+        if reads_t:
+            step_inputs.insert(0, "B_.__t = nest::Time( nest::Time::step( B_.__origin_steps + lag ) ).get_ms();")
         counted = {h.port for h in ir.model.blocks_of(n.OnReceive)}
         routing = []
         for p in ir.spike_ports:

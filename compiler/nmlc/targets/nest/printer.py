@@ -77,8 +77,39 @@ class NestCppPrinter(CXX11CodePrinter):
             return f"{expr.p}.0"
         return f"({expr.p}.0/{expr.q}.0)"
 
+    _division_depth = 0
+
+    def _print_Mul(self, expr: sympy.Mul) -> str:
+        # inside a product with a divisor, integers print as doubles: `3/N` must not become
+        # integer division when N is a `long`
+        divides = any(f.is_Pow and f.exp.is_negative for f in expr.args)
+        self._division_depth += divides
+        try:
+            return super()._print_Mul(expr)
+        finally:
+            self._division_depth -= divides
+
+    def _print_Min(self, expr) -> str:
+        # std::min/std::max need both arguments of one type: integers among doubles print as doubles
+        self._division_depth += 1
+        try:
+            return super()._print_Min(expr)
+        finally:
+            self._division_depth -= 1
+
+    def _print_Max(self, expr) -> str:
+        self._division_depth += 1
+        try:
+            return super()._print_Max(expr)
+        finally:
+            self._division_depth -= 1
+
     def _print_Integer(self, expr: sympy.Integer) -> str:
-        return f"{expr.p}.0" if abs(expr.p) < 2**53 else repr(float(expr.p))
+        # elsewhere plain integers keep `long` counters integral (`r == 0`, `r -= 1`); two Integers
+        # never divide each other in sympy (that is a Rational, printed with `.0`)
+        if self._division_depth or abs(expr.p) >= 2**31:
+            return f"{expr.p}.0" if abs(expr.p) < 2**53 else repr(float(expr.p))
+        return str(expr.p)
 
     def _print_Exp1(self, expr) -> str:
         return "2.718281828459045"
