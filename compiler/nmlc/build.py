@@ -14,9 +14,12 @@ import os
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from .diagnostics import Diagnostics, Loc, NmlcError
+
+if TYPE_CHECKING:
+    from .targets.python.build import PythonModule
 
 METADATA = "nmlc-module.json"
 
@@ -90,6 +93,10 @@ def compiler_fingerprint() -> str:
     root = Path(__file__).parent
     h = hashlib.sha256()
     for path in sorted(root.rglob("*")):
+        # the Python target and its simulator do not go into a NEST module: changing them must not rebuild one
+        rel = path.relative_to(root).parts
+        if rel[:2] == ("targets", "python") or rel[:1] == ("pysim",):
+            continue
         if path.suffix in (".py", ".lark", ".jinja2", ".h") and "__pycache__" not in path.parts:
             h.update(str(path.relative_to(root)).encode())
             h.update(path.read_bytes())
@@ -108,19 +115,36 @@ def _read_sources(paths: Sequence[Path], diags: Diagnostics) -> dict[str, bytes]
 
 def build(paths: Iterable[str | os.PathLike], build_dir: str | os.PathLike | None = None, *,
           name_suffix: str = "_nestml", jobs: int | None = None, nest_include: str | None = None,
-          werror: bool = False) -> BuiltModule:
+          werror: bool = False, pairs: Iterable[tuple[str, str]] | None = None,
+          target: str = "nest") -> "BuiltModule | PythonModule":
     """Compile NESTML files into one NEST module; unchanged inputs compile nothing.
 
     ``build_dir`` is the cache folder (default ``$NMLC_CACHE_DIR`` or ``~/.cache/nmlc``).
-    Registered model names are the source names plus ``name_suffix``. Raises
-    :class:`~nmlc.diagnostics.NmlcError` with rendered diagnostics on any error.
+    Registered model names are the source names plus ``name_suffix``. ``pairs`` names
+    (neuron, synapse) models to co-generate: each neuron named there is also registered as
+    ``<neuron>__with_<synapse>[__with_<synapse2>...]`` with the synapses' postsynaptic-only state
+    moved into it, and each paired synapse as ``<synapse>__with_<neuron>``, which connects only to
+    that neuron; the plain models stay available. Raises :class:`~nmlc.diagnostics.NmlcError`
+    with rendered diagnostics on any error.
+
+    ``target="python"`` generates self-contained NumPy modules instead (a
+    :class:`~nmlc.targets.python.build.PythonModule`, see docs/targets.md); NEST options do not apply.
     """
+    if target == "python":
+        from .targets.python.build import build_python
+
+        if pairs:
+            raise NmlcError("nmlc build: neuron-synapse pairs (co-generation) exist only for the NEST target")
+        return build_python(paths, build_dir, werror=werror)
+    if target != "nest":
+        raise NmlcError(f"nmlc build: unknown target {target!r} (targets: nest, python)")
     from .targets.nest.cache import ModuleCache, cache_dir
     from .targets.nest.toolchain import ToolchainError, find_toolchain
 
     files = [Path(p).resolve() for p in paths]
     if not files:
         raise NmlcError("nmlc build: no input files")
+    pair_list = _check_pairs(pairs)
     diags = Diagnostics(warnings_as_errors=werror)
     sources = _read_sources(files, diags)
     if diags.has_errors:
@@ -136,6 +160,8 @@ def build(paths: Iterable[str | os.PathLike], build_dir: str | os.PathLike | Non
     h.update(compiler_fingerprint().encode())
     h.update(toolchain.fingerprint().encode())
     h.update(f"suffix={name_suffix};werror={werror}".encode())
+    if pair_list:
+        h.update(("pairs=" + ";".join(f"{a}:{b}" for a, b in pair_list)).encode())
     key = h.hexdigest()[:16]
     module_name = f"nmlc_{key}"
     root = Path(build_dir) if build_dir is not None else cache_dir() / "modules"
@@ -150,9 +176,10 @@ def build(paths: Iterable[str | os.PathLike], build_dir: str | os.PathLike | Non
     def make(tmp: Path) -> Path:
         from .targets.nest.toolchain import compile_module
 
-        generated, infos = _generate(files, module_name, name_suffix, werror)
+        generated, infos = _generate(files, module_name, name_suffix, werror, pair_list)
         interfaces.update(infos)
-        so = compile_module(generated, tmp, module_name, toolchain, jobs=jobs or 2)
+        # one translation unit per module: each unit costs ~2 s of NEST template instantiation
+        so = compile_module(generated, tmp, module_name, toolchain, jobs=jobs or 2, single_tu=True)
         (tmp / METADATA).write_text(json.dumps({k: asdict(v) for k, v in infos.items()}, indent=1))
         return so
 
@@ -170,16 +197,34 @@ def _load_metadata(path: Path) -> dict[str, ModelInterface]:
     return {k: ModelInterface.from_json(v) for k, v in data.items()}
 
 
-def _generate(files: list[Path], module_name: str, name_suffix: str, werror: bool):
+def _check_pairs(pairs: Iterable[tuple[str, str]] | None) -> list[tuple[str, str]]:
+    """``pairs`` as a list of (neuron, synapse) name tuples, or a clear NmlcError."""
+    out: list[tuple[str, str]] = []
+    if pairs is None:
+        return out
+    if isinstance(pairs, (str, bytes)):
+        raise NmlcError("nmlc build: pairs must be a list of (neuron, synapse) tuples, not a string")
+    for pair in pairs:
+        if isinstance(pair, str) and pair.count(":") == 1:
+            pair = tuple(pair.split(":"))
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and all(isinstance(x, str) and x for x in pair)):
+            raise NmlcError(f"nmlc build: a pair is (neuron, synapse) or 'neuron:synapse', got {pair!r}")
+        out.append((pair[0], pair[1]))
+    return out
+
+
+def _generate(files: list[Path], module_name: str, name_suffix: str, werror: bool,
+              pairs: list[tuple[str, str]] | None = None):
     """Check, lower and render every model of ``files``: (sources, interfaces), or NmlcError."""
     from .frontend import compile_models
     from .targets.nest.generator import render_module
 
     diags = Diagnostics(warnings_as_errors=werror)
-    results = compile_models(files, diags, module_name, name_suffix)
+    results = compile_models(files, diags, module_name, name_suffix, pairs)
     if diags.has_errors:
         raise NmlcError(diags)
-    sources = {r.generated.filename: r.generated.code for r in results}
+    # a co-generated synapse lives in its neuron's translation unit (empty filename)
+    sources = {r.generated.filename: r.generated.code for r in results if r.generated.filename}
     if any('#include "nmlc_rt' in code for code in sources.values()):
         runtime = Path(__file__).parent / "targets" / "nest" / "runtime"
         sources.update({h.name: h.read_text() for h in sorted(runtime.glob("*.h"))})

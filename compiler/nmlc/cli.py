@@ -57,8 +57,14 @@ def cmd_build(args: argparse.Namespace) -> int:
             print(f"nmlc build: --pair takes NEURON:SYNAPSE, got {text!r}", file=sys.stderr)
             return 1
         pairs.append((parts[0], parts[1]))
-    module = build_module(args.files, args.output, name_suffix=args.suffix, jobs=args.jobs,
-                         nest_include=args.nest_include, werror=args.werror, pairs=pairs)
+    if args.target == "python":
+        if pairs:
+            print("nmlc build: --pair exists only for the NEST target", file=sys.stderr)
+            return 1
+        module = build_module(args.files, args.output, werror=args.werror, target="python")
+    else:
+        module = build_module(args.files, args.output, name_suffix=args.suffix, jobs=args.jobs,
+                             nest_include=args.nest_include, werror=args.werror, pairs=pairs)
     took = time.perf_counter() - t0
     print(module.path)
     for source, registered in module.models.items():
@@ -75,6 +81,21 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         for rep in analyze_file(f, benchmark=args.benchmark):
             print(rep.text())
             print()
+    return 0
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from .scaffold import ScaffoldError, new_model
+
+    try:
+        files = new_model(args.kind, args.name, args.library)
+    except ScaffoldError as exc:
+        print(f"nmlc new: {exc}", file=sys.stderr)
+        return 1
+    for f in files:
+        print(f)
+    print(f"next: edit the model and its spec, then run `pytest {files[0].parent}` (see the contributor guide)",
+          file=sys.stderr)
     return 0
 
 
@@ -95,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-j", "--jobs", type=int, default=None, help="parallel compile jobs")
     p.add_argument("--nest-include", default=None, help="NEST header folder of a NEST built from source")
     p.add_argument("--werror", action="store_true", help="treat warnings as errors")
+    p.add_argument("--target", choices=["nest", "python"], default="nest",
+                   help="nest: a NEST extension module (default); python: self-contained NumPy modules")
     p.add_argument("--pair", action="append", metavar="NEURON:SYNAPSE",
                    help="co-generate this neuron with this synapse (repeatable; several synapses per neuron work)")
     p.set_defaults(func=cmd_build)
@@ -104,6 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--benchmark", action="store_true",
                    help="also integrate the numeric part with an explicit and an implicit method and compare")
     p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("new", help="start a library model: a working skeleton and a spec.yaml with one case")
+    p.add_argument("kind", choices=["neuron", "synapse"])
+    p.add_argument("name", help="model name (letters, digits, underscores)")
+    p.add_argument("--library", default="library", help="the model library folder (default: ./library)")
+    p.set_defaults(func=cmd_new)
 
     args = parser.parse_args(argv)
     if args.version:

@@ -46,14 +46,20 @@ def _loc(node: n.Node | None, fallback: Loc) -> Loc:
     return node.loc if isinstance(node, n.Node) else fallback
 
 
-def compile_models(files: list[Path], diags: Diagnostics, namespace: str, name_suffix: str) -> list[CompiledModel]:
+def compile_models(files: list[Path], diags: Diagnostics, namespace: str, name_suffix: str,
+                   pairs: list[tuple[str, str]] | None = None) -> list[CompiledModel]:
+    """Check, lower and render every model of ``files``, plus one co-generated neuron (with its synapses)
+    per neuron named in ``pairs``. Errors go to ``diags``; a wrong pair raises :class:`NmlcError`."""
     from .analysis import AnalysisError
     from .ir.model import IRError, build_ir
+    from .ir.synapse import build_synapse_ir
     from .targets.nest.builtin_names import nest_builtin_models
     from .targets.nest.generator import NeuronGenerator, check_identifiers
+    from .targets.nest.synapse_generator import SynapseGenerator
 
     results: list[CompiledModel] = []
     seen: dict[str, Loc] = {}
+    lowered: dict[str, tuple] = {}  # name -> (ir, synapse ir or None, conversions, path)
     for path in files:
         for model, kind, symbols, conversions in _checked_models(path, diags):
             if model.name in seen:
@@ -65,9 +71,6 @@ def compile_models(files: list[Path], diags: Diagnostics, namespace: str, name_s
                 diags.report("E0601", model.loc, name=registered,
                              hint="choose another model name or keep the default name suffix `_nestml`")
                 continue
-            if kind != "neuron":
-                diags.report("E0602", model.loc, feature="synapse models", target="NEST")
-                continue
             try:
                 ir = build_ir(model, kind, symbols, conversions)
                 bad = check_identifiers(ir)
@@ -76,7 +79,18 @@ def compile_models(files: list[Path], diags: Diagnostics, namespace: str, name_s
                                  hint="rename it; names starting with `__` are reserved for nmlc")
                 if bad:
                     continue
-                gen = NeuronGenerator(ir, registered, namespace, conversions).render()
+                if kind == "neuron":
+                    gen = NeuronGenerator(ir, registered, namespace, conversions).render()
+                    lowered[model.name] = (ir, None, conversions, path)
+                    results.append(CompiledModel(ir, gen, interface_of(ir, registered, str(path))))
+                    continue
+                syn = build_synapse_ir(ir)
+                lowered[model.name] = (ir, syn, conversions, path)
+                if syn.continuous_ports:
+                    continue  # only usable co-generated with the neuron it reads from
+                sgen = SynapseGenerator(syn, registered, namespace, conversions)
+                gen = sgen.render(would_move=_would_move(syn))
+                results.append(CompiledModel(ir, gen, synapse_interface(syn, registered, str(path))))
             except IRError as exc:
                 diags.report(exc.code if exc.code.startswith("E05") or exc.code in ("E0200", "E0202", "E0203", "E0204",
                                                                                     "E0205", "E0207", "E0302",
@@ -86,8 +100,142 @@ def compile_models(files: list[Path], diags: Diagnostics, namespace: str, name_s
             except AnalysisError as exc:
                 diags.report("E0501", model.loc, detail=str(exc))
                 continue
-            results.append(CompiledModel(ir, gen, interface_of(ir, registered, str(path))))
+    if pairs and not diags.has_errors:
+        results += _cogenerate(pairs, lowered, namespace, name_suffix, diags)
     return results
+
+
+def _would_move(syn) -> set[str]:
+    """States a co-generation would move out of ``syn`` (counted as trace updates when they stay)."""
+    from .ir.synapse import post_only_states
+
+    return set(post_only_states(syn))
+
+
+def _cogenerate(pairs: list[tuple[str, str]], lowered: dict, namespace: str, name_suffix: str,
+                diags: Diagnostics) -> list[CompiledModel]:
+    """One co-generated neuron per distinct neuron of ``pairs``, with a connection class per paired synapse."""
+    from .diagnostics import NmlcError
+    from .ir.model import IRError
+    from .ir.synapse import PairingError, plan_cogeneration, resolve_clashes
+    from .targets.nest.generator import GeneratedModel, NeuronGenerator
+    from .targets.nest.synapse_generator import SynapseGenerator
+
+    by_neuron: dict[str, list[str]] = {}
+    for pair in pairs:
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
+            raise NmlcError(f"nmlc build: a pair is (neuron, synapse), got {pair!r}")
+        neuron, synapse = pair
+        for name, role in ((neuron, "neuron"), (synapse, "synapse")):
+            if name not in lowered:
+                known = ", ".join(sorted(k for k, v in lowered.items() if (v[1] is None) == (role == "neuron")))
+                raise NmlcError(f"nmlc build: pair ({neuron}, {synapse}): no {role} model `{name}` in the input "
+                                f"files (found {role}s: {known or 'none'})")
+        if lowered[neuron][1] is not None:
+            raise NmlcError(f"nmlc build: pair ({neuron}, {synapse}): `{neuron}` is a synapse; a pair is "
+                            "(neuron, synapse)")
+        if lowered[synapse][1] is None:
+            raise NmlcError(f"nmlc build: pair ({neuron}, {synapse}): `{synapse}` is a neuron; a pair is "
+                            "(neuron, synapse)")
+        if synapse in by_neuron.setdefault(neuron, []):
+            raise NmlcError(f"nmlc build: pair ({neuron}, {synapse}) is named twice")
+        by_neuron[neuron].append(synapse)
+    out: list[CompiledModel] = []
+    for neuron, synapses in by_neuron.items():
+        nir, _, nconv, npath = lowered[neuron]
+        cogens = []
+        for s in synapses:
+            try:
+                cogens.append(plan_cogeneration(lowered[s][1], nir))
+            except PairingError as exc:
+                raise NmlcError(f"nmlc build: pair ({neuron}, {s}): {exc}") from None
+        resolve_clashes(cogens)
+        ncls = neuron + "".join(f"__with_{s}" for s in synapses)
+        nreg = ncls + name_suffix
+        try:
+            ngen = NeuronGenerator(nir, nreg, namespace, nconv, cogens=cogens, cls=ncls).render()
+            code = [ngen.code]
+            syn_results = []
+            for cg in cogens:
+                s = cg.synapse.name
+                sir, syn, sconv, spath = lowered[s]
+                scls = f"{s}__with_{neuron}"
+                sreg = scls + name_suffix
+                sgen = SynapseGenerator(syn, sreg, namespace, sconv, cls=scls, cogen=cg, neuron_cls=ncls)
+                g = sgen.render(standalone=False)
+                code.append(g.code)
+                syn_results.append(CompiledModel(sir, GeneratedModel(scls, sreg, scls, "", ""),
+                                                 synapse_interface(syn, sreg, str(spath), cg, scls, nreg)))
+        except IRError as exc:
+            diags.report(exc.code, _loc(exc.node, nir.model.loc), **_args(exc))
+            continue
+        gen = GeneratedModel(ncls, nreg, ncls, f"{ncls}.cpp", "\n".join(code))
+        info = interface_of(nir, nreg, str(npath))
+        info.name = ncls
+        _add_moved(info, cogens)
+        out.append(CompiledModel(nir, gen, info))
+        out += syn_results
+    return out
+
+
+def _add_moved(info: ModelInterface, cogens) -> None:
+    """The co-generated neuron's interface: the moved parameters and states, and which synapses it serves."""
+    for cg in cogens:
+        syn = cg.synapse.base
+        values = _defaults(syn)
+        for v in cg.moved_params:
+            info.parameters[cg.rename[v.name]] = VariableInfo(v.unit, values.get(v.name))
+        for x in cg.moved:
+            var = syn.variable(x)
+            info.state[cg.rename[x]] = VariableInfo(var.unit if var else "", values.get(x))
+            info.recordables.append(cg.rename[x])
+        info.cogeneration.setdefault("synapses", []).append(cg.synapse.name)
+        info.cogeneration.setdefault("moved", {})[cg.synapse.name] = {x: cg.rename[x] for x in cg.moved}
+    info.cogeneration["neuron"] = cogens[0].neuron.name
+
+
+def _defaults(ir) -> dict[str, float | None]:
+    import sympy
+
+    from .ir.lowering import sym
+
+    values: dict = {sym("__h"): sympy.Float(0.1)}
+    out = {}
+    for v in (*ir.parameters, *ir.state):
+        out[v.name] = _evaluate(ir, v, values)
+    return out
+
+
+def synapse_interface(syn, registered: str, source: str, cogen=None, cls: str | None = None,
+                      neuron_registered: str | None = None) -> ModelInterface:
+    """A synapse's interface in NEST's terms: ``weight`` and ``delay`` plus its own parameters and state
+    (``parameters`` lists every settable connection property, state included)."""
+    ir = syn.base
+    values = _defaults(ir)
+    params: dict[str, VariableInfo] = {}
+    wvar = ir.variable(syn.weight_var)
+    params["weight"] = VariableInfo(wvar.unit if wvar else "", values.get(syn.weight_var))
+    if syn.delay_param:
+        params["delay"] = VariableInfo("ms", values.get(syn.delay_param))
+    moved = set(cogen.moved) if cogen else set()
+    for v in ir.parameters:
+        if v.name not in (syn.delay_param,):
+            params[v.name] = VariableInfo(v.unit, values.get(v.name))
+    state = {v.name: VariableInfo(v.unit, values.get(v.name)) for v in ir.state
+             if v.order == 0 and v.name not in moved}
+    # a connection's state is set like its parameters (syn_spec, SetDefaults, set()), so both are listed
+    params.update({k: v for k, v in state.items() if k not in params})
+    spike_ports = {p.name: PortInfo(p.receptor, None, p.unit) for p in ir.spike_ports}
+    cont_ports = {p.name: PortInfo(p.receptor, None, p.unit) for p in ir.continuous_ports}
+    solver = {str(k): v for k, v in ir.plan.reasons.items()}
+    roles = {"pre": syn.pre_port, "post": syn.post_port, "mod": syn.mod_ports[0] if syn.mod_ports else None,
+             "weight": syn.weight_var, "delay": syn.delay_param}
+    cg: dict = {"roles": roles}
+    if cogen is not None:
+        cg.update({"neuron": cogen.neuron.name, "neuron_model": neuron_registered, "moved": list(cogen.moved),
+                   "renamed": dict(cogen.rename)})
+    return ModelInterface(cls or ir.name, registered, "synapse", source, params, state, [], spike_ports,
+                          cont_ports, solver, cg)
 
 
 def _args(exc: Exception) -> dict:
@@ -143,7 +291,7 @@ def interface_of(ir, registered: str, source: str) -> ModelInterface:
         for s in block.states:
             solver[str(s)] = method
     return ModelInterface(ir.name, registered, ir.kind, source, params, state, recordables, spike_ports, cont_ports,
-                          solver)
+                          solver, {})
 
 
 def _evaluate(ir, v, values: dict) -> float | None:

@@ -211,13 +211,13 @@ def post_only_states(syn: SynapseIR) -> list[str]:
         for x in sorted(cands):
             ok = True
             b = block_of.get(x)
-            if b is not None:
-                if not isinstance(b, ExactBlock) or any(str(s) not in cands for s in b.states):
-                    ok = False
+            if b is not None and (not isinstance(b, ExactBlock) or any(str(s) not in cands for s in b.states)):
+                ok = False
             for s in post_body:
                 if isinstance(s, n.Assign) and s.target.name == x:
                     reads = _names_read(s.value)
-                    if reads & locals_ or any(r in state_names and r not in cands for r in reads):
+                    # `t` differs by the delay between the neuron's and the synapse's clocks
+                    if reads & locals_ or "t" in reads or any(r in state_names and r not in cands for r in reads):
                         ok = False
                     if any(isinstance(e, n.Attr) or (isinstance(e, n.Call) and e.func not in _PURE)
                            for e in s.value.walk()):
@@ -273,10 +273,11 @@ def plan_cogeneration(syn: SynapseIR, neuron: ModelIR) -> CoGen:
         if v.kind == "internal":
             raise PairingError(f"synapse `{ir.name}`: the postsynaptic trace code reads the internal `{v.name}`; "
                                "make it a parameter to co-generate with a neuron")
-    neuron_names = {s.name for s in neuron.symbols.symbols.values()} | set(neuron.ode_states)
+    neuron_names = {s.name for s in neuron.symbols.symbols.values()} | set(neuron.ode_states) | _NODE_KEYS
     rename: dict[str, str] = {}
     for name in [*moved, *[v.name for v in moved_params]]:
         rename[name] = name if name not in neuron_names else f"{name}__for_{ir.name}"
+    # (names shared by several synapses of one neuron are made distinct by resolve_clashes)
     blocks = []
     for b in ir.plan.blocks:
         if any(str(s) in cands for s in b.states) and b not in blocks:
@@ -290,6 +291,11 @@ def plan_cogeneration(syn: SynapseIR, neuron: ModelIR) -> CoGen:
         continuous[port] = target
     return CoGen(syn, neuron, moved, moved_params, moved_stmts, kept, rename, blocks, continuous)
 
+
+#: status keys NEST's ArchivingNode (the co-generated neuron's base) already uses
+_NODE_KEYS = {"tau_minus", "tau_minus_triplet", "t_spike", "post_trace", "archiver_length", "Ca", "tau_Ca",
+              "beta_Ca", "synaptic_elements", "recordables", "post_trace_updates", "frozen", "global_id", "model",
+              "local", "thread", "vp", "element_type", "node_uses_wfr", "thread_local_id", "model_id"}
 
 _PURE = {"exp", "ln", "log", "log10", "expm1", "sqrt", "abs", "min", "max", "clip", "pow", "tanh", "sinh", "cosh",
          "floor", "ceil", "sign", "heaviside", "round", "erf", "erfc", "sin", "cos", "tan"}
@@ -305,3 +311,19 @@ def _neuron_quantity(neuron: ModelIR, name: str) -> str | None:
     if name in neuron.ode_states:
         return name
     return None
+
+
+def resolve_clashes(cogens: list[CoGen]) -> None:
+    """Give moved states and parameters that several synapses of one neuron share distinct names.
+
+    A name moved by one synapse only keeps its name (``tr_post``); shared names get the synapse's
+    name appended (``tr_post__for_stdp_synapse``), so each synapse keeps its own copy.
+    """
+    count: dict[str, int] = {}
+    for cg in cogens:
+        for target in set(cg.rename.values()):
+            count[target] = count.get(target, 0) + 1
+    for cg in cogens:
+        for name, target in list(cg.rename.items()):
+            if count[target] > 1:
+                cg.rename[name] = f"{name}__for_{cg.synapse.name}"

@@ -150,7 +150,7 @@ class StatementPrinter:
                     raise IRError(a, "integrate_odes() takes state variable names", "E0302")
                 names.append(a.name)
             return [pad + line for line in self.integrate(names)]
-        if call.func == "emit_spike":
+        if call.func in ("emit_spike", "deliver_spike"):
             return [pad + line for line in self.emit_spike([self.expr(a) for a in call.args])]
         if call.func in ("print", "println"):
             parts = [self.expr(a) for a in call.args]
