@@ -99,6 +99,29 @@ def cmd_new(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Run every spec case under the given paths, with progress, then the summary table."""
+    try:
+        from nmlc_validation.harness import Harness, _spec_results, discover
+        from nmlc_validation.results import summary_table
+    except ImportError:
+        print("nmlc validate: the validation harness (package nmlc_validation) is not installed", file=sys.stderr)
+        return 2
+    harness = Harness(args.results, None, plots=args.plots)
+    specs = list(discover(args.paths))
+    results = []
+    t0 = time.perf_counter()
+    for i, path in enumerate(specs, start=1):
+        spec = harness.load(path)
+        out = _spec_results(harness, [spec])
+        results += out
+        passed = sum(r.status == "passed" for r in out)
+        print(f"[{i}/{len(specs)}] {path}: {passed}/{len(out)} cases passed ({time.perf_counter() - t0:.0f} s)",
+              file=sys.stderr)
+    print(summary_table(results))
+    return 0 if all(r.status == "passed" for r in results) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nmlc", description="NESTML compiler for NEST Simulator")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
@@ -133,6 +156,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("name", help="model name (letters, digits, underscores)")
     p.add_argument("--library", default="library", help="the model library folder (default: ./library)")
     p.set_defaults(func=cmd_new)
+
+    p = sub.add_parser("validate", help="run the behavioural specs (spec.yaml) and print the summary table")
+    p.add_argument("paths", nargs="*", default=["library"])
+    p.add_argument("--results", default=None, help="results folder (default .nmlc-results)")
+    p.add_argument("--plots", choices=["failed", "all", "none"], default="failed")
+    p.set_defaults(func=cmd_validate)
 
     args = parser.parse_args(argv)
     if args.version:
