@@ -44,3 +44,21 @@ def lint(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Generated vs built-in models (networks, memory) and build times; writes benchmarks/results/."""
     session.run("python", "benchmarks/run.py", *session.posargs)
+
+
+@nox.session(python=False)
+def docs(session: nox.Session) -> None:
+    """The HTML site from docs/ (warnings are errors), then every page opened in headless Chromium.
+
+    Needs the docs extra (`pip install -e ".[docs]"`). Validation results of `nox -s validate` are reused
+    when newer than the model and spec, other cases run first. Screenshots of the catalogue and of one
+    model page go to docs/_build/screenshots/. Chromium is installed with apt-get if it is missing.
+    """
+    import time
+
+    start = time.perf_counter()
+    session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html", *session.posargs)
+    session.log(f"docs built in {time.perf_counter() - start:.0f} s")
+    session.run("pytest", "-q", "-p", "no:cacheprovider",
+                "compiler/tests/docs/test_docs_site.py::test_site_in_headless_chromium",
+                env={"NMLC_DOCS_SITE": "docs/_build/html", "NMLC_DOCS_SCREENSHOTS": "docs/_build/screenshots"})
