@@ -93,6 +93,9 @@ class ModelChecker:
     def warnings(self) -> None:
         """Unused parameters (W0100) and inferred port units (W0102/W0104); final pass only."""
         for sym in self.table.of_kind("parameter"):
+            # the numeric solver reads its tolerances; a model declares them to change their defaults
+            if sym.name in ("integrator_atol", "integrator_rtol"):
+                continue
             if not self.facts.reads.get(sym.name):
                 self.report("W0100", sym.node.loc, name=sym.name, hint="remove it, or use it in the model")
         for port in self.model.input_ports:
