@@ -50,10 +50,19 @@ class Harness:
     """Runs cases of loaded specs; one instance per process shares the build and the loaded specs."""
 
     def __init__(self, results_dir: str | Path | None = None, rootdir: str | Path | None = None,
-                 lock_path: str | Path | None = None, plots: str = "failed"):
+                 lock_path: str | Path | None = None, plots: str = "failed", target: str = "nest"):
+        from .python_target import TARGETS, PythonBuilder
+
+        if target not in TARGETS:
+            raise HarnessError(f"unknown target {target!r} (targets: {', '.join(TARGETS)})")
+        self.target = target
         self.rootdir = Path(rootdir) if rootdir else Path.cwd()
         self.results_dir = Path(results_dir) if results_dir else self.rootdir / DEFAULT_RESULTS_DIR
-        self.builder = Builder(Path(lock_path) if lock_path else self.rootdir / DEFAULT_LOCK)
+        lock = Path(lock_path) if lock_path else self.rootdir / DEFAULT_LOCK
+        # the Python target builds in seconds: it must not queue behind a NEST build's lock
+        self.builder = Builder(lock) if target == "nest" else PythonBuilder(lock.with_name(f"{lock.stem}-{target}.lock"))
+        if target != "nest":  # results of another target go beside NEST's, never over them
+            self.results_dir = self.results_dir / f"target-{target}"
         self.plots = plots  # "failed" | "all" | "none"
         self._subjects: dict[Path, Subject | BuildError] = {}
 
@@ -127,7 +136,12 @@ class Harness:
     def _simulate(self, spec: Spec, case: CaseSpec, subject: Subject) -> CaseRun:
         needed = self._references_needed(case, spec)
         live = [spec.references[n] for n in needed if spec.references[n].kind == "nest_builtin"]
-        run = run_case_in_nest(spec, case, subject, live)
+        if self.target == "python":
+            from .python_target import run_case_python
+
+            run = run_case_python(spec, case, subject, live)
+        else:
+            run = run_case_in_nest(spec, case, subject, live)
         for name in needed:
             ref = spec.references[name]
             try:
@@ -223,9 +237,10 @@ def _spec_results(harness: Harness, specs: list[Spec]) -> list[CaseResult]:
 
 
 def run(paths: Iterable[str | Path] = ("library",), results_dir: str | Path | None = None,
-        rootdir: str | Path | None = None, plots: str = "failed") -> list[CaseResult]:
-    """Validate every spec under ``paths``; one :class:`CaseResult` per case (invalid specs included)."""
-    harness = Harness(results_dir, rootdir, plots=plots)
+        rootdir: str | Path | None = None, plots: str = "failed", target: str = "nest") -> list[CaseResult]:
+    """Validate every spec under ``paths``; one :class:`CaseResult` per case (invalid specs included).
+    ``target`` chooses the code-generation target the models under test run on (``nest``, ``python``)."""
+    harness = Harness(results_dir, rootdir, plots=plots, target=target)
     specs = [harness.load(p) for p in discover(paths)]
     return _spec_results(harness, specs)
 

@@ -26,12 +26,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="folder for per-case JSON results and plots (default: <rootdir>/.nmlc-results)")
     group.addoption("--nmlc-plots", default="failed", choices=("failed", "all", "none"),
                     help="which expectations get a PNG plot (default: failed)")
+    group.addoption("--nmlc-target", "--target", dest="nmlc_target", default="nest", choices=("nest", "python"),
+                    help="code-generation target the models under test run on (default: nest)")
 
 
 def _harness(config: pytest.Config) -> Harness:
     if _HARNESS not in config.stash:
         config.stash[_HARNESS] = Harness(results_dir=config.getoption("nmlc_results"), rootdir=config.rootpath,
-                                         plots=config.getoption("nmlc_plots"))
+                                         plots=config.getoption("nmlc_plots"),
+                                         target=config.getoption("nmlc_target"))
     return config.stash[_HARNESS]
 
 
