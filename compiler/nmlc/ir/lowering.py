@@ -20,6 +20,58 @@ DERIV_SUFFIX = "__d"
 CONV_SEPARATOR = "__X__"
 
 
+def _fold(printer, function: str, args) -> str:
+    """``numpy.<function>`` applied left to right over ``args`` (for lambdify's NumPy printer)."""
+    out = printer._print(args[0])
+    for a in args[1:]:
+        out = f"{printer._module_format('numpy.' + function)}({out}, {printer._print(a)})"
+    return out
+
+
+def _latex_operand(printer, arg) -> str:
+    text = printer._print(arg)
+    return rf"\left({text}\right)" if isinstance(arg, (OrderedAnd, OrderedOr)) else text
+
+
+class OrderedAnd(sympy.logic.boolalg.BooleanFunction):
+    """``a and b`` with its operands kept in the order written.
+
+    sympy's ``And`` sorts its arguments, and the printers would then evaluate them in that order; a guard
+    such as ``i < n and x[i] > 0`` must be tested left to right (C++ ``&&`` short-circuits), or the
+    second operand reads past the end of ``x``.
+    """
+
+    @classmethod
+    def eval(cls, *args):
+        return None
+
+    def _latex(self, printer) -> str:
+        return r" \wedge ".join(_latex_operand(printer, a) for a in self.args)
+
+    def _pythoncode(self, printer) -> str:
+        return "(" + " and ".join(printer._print(a) for a in self.args) + ")"
+
+    def _numpycode(self, printer) -> str:
+        return _fold(printer, "logical_and", self.args)
+
+
+class OrderedOr(sympy.logic.boolalg.BooleanFunction):
+    """``a or b`` with its operands kept in the order written (see :class:`OrderedAnd`)."""
+
+    @classmethod
+    def eval(cls, *args):
+        return None
+
+    def _latex(self, printer) -> str:
+        return r" \vee ".join(_latex_operand(printer, a) for a in self.args)
+
+    def _pythoncode(self, printer) -> str:
+        return "(" + " or ".join(printer._print(a) for a in self.args) + ")"
+
+    def _numpycode(self, printer) -> str:
+        return _fold(printer, "logical_or", self.args)
+
+
 class LoweringError(Exception):
     def __init__(self, node: n.Node, message: str):
         super().__init__(message)
@@ -126,9 +178,9 @@ class Lowerer:
             if op in _RELATIONS:
                 return _RELATIONS[op](left, right)
             if op == "and":
-                return sympy.And(left, right)
+                return OrderedAnd(left, right)
             if op == "or":
-                return sympy.Or(left, right)
+                return OrderedOr(left, right)
             raise LoweringError(e, f"operator `{op}` cannot appear in equations")
         if isinstance(e, n.Ternary):
             return sympy.Piecewise((self(e.if_true), self(e.cond)), (self(e.if_false), True))

@@ -66,6 +66,12 @@ class NestCppPrinter(CXX11CodePrinter):
     def _print_NegativeInfinity(self, expr) -> str:
         return "(-std::numeric_limits<double>::infinity())"
 
+    def _print_OrderedAnd(self, expr) -> str:
+        return "(" + " && ".join(self._print(a) for a in expr.args) + ")"
+
+    def _print_OrderedOr(self, expr) -> str:
+        return "(" + " || ".join(self._print(a) for a in expr.args) + ")"
+
     def _print_BooleanTrue(self, expr) -> str:
         return "true"
 

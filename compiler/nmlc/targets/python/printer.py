@@ -118,6 +118,9 @@ class NumpyPrinter(NestCppPrinter):
             out = f"_np.logical_or({out}, {a})"
         return out
 
+    _print_OrderedAnd = _print_And
+    _print_OrderedOr = _print_Or
+
     def _print_Not(self, expr) -> str:
         return f"_np.logical_not({self._print(expr.args[0])})"
 
@@ -208,6 +211,9 @@ class ScalarPrinter(NumpyPrinter):
 
     def _print_Or(self, expr) -> str:
         return "(" + " or ".join(self._print(a) for a in expr.args) + ")"
+
+    _print_OrderedAnd = _print_And
+    _print_OrderedOr = _print_Or
 
     def _print_Not(self, expr) -> str:
         return f"(not {self._print(expr.args[0])})"
