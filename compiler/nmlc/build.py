@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .targets.python.build import PythonModule
 
 METADATA = "nmlc-module.json"
+WARNINGS = "nmlc-warnings.txt"  # the rendered warnings of the compilation, replayed on every cache hit
 
 
 @dataclass
@@ -68,8 +69,9 @@ class ModelInterface:
 class BuiltModule:
     """A compiled NEST extension module and the models it registers."""
 
-    def __init__(self, path: Path, interfaces: dict[str, ModelInterface], compiled: bool):
+    def __init__(self, path: Path, interfaces: dict[str, ModelInterface], compiled: bool, warnings: str = ""):
         self.path = path.resolve()
+        self.warnings = warnings  # rendered warning diagnostics ("" when there were none)
         self.name = self.path.stem
         self.interfaces = interfaces
         self.models = {name: info.registered for name, info in interfaces.items()}
@@ -169,15 +171,18 @@ def build(paths: Iterable[str | os.PathLike], build_dir: str | os.PathLike | Non
 
     found = cache.lookup(key)
     if found is not None and (found.parent / METADATA).exists():
-        return BuiltModule(found, _load_metadata(found.parent / METADATA), compiled=False)
+        return BuiltModule(found, _load_metadata(found.parent / METADATA), compiled=False,
+                           warnings=_read_warnings(found.parent))
 
     interfaces: dict[str, ModelInterface] = {}
 
     def make(tmp: Path) -> Path:
         from .targets.nest.toolchain import compile_module
 
-        generated, infos = _generate(files, module_name, name_suffix, werror, pair_list)
+        generated, infos, warnings = _generate(files, module_name, name_suffix, werror, pair_list)
         interfaces.update(infos)
+        if warnings:
+            (tmp / WARNINGS).write_text(warnings)
         # one translation unit per module: each unit costs ~2 s of NEST template instantiation
         so = compile_module(generated, tmp, module_name, toolchain, jobs=jobs or 2, single_tu=True)
         (tmp / METADATA).write_text(json.dumps({k: asdict(v) for k, v in infos.items()}, indent=1))
@@ -189,7 +194,12 @@ def build(paths: Iterable[str | os.PathLike], build_dir: str | os.PathLike | Non
         raise NmlcError(f"error[E0700]: build failed: {exc}") from exc
     if not interfaces:
         interfaces = _load_metadata(so.parent / METADATA)
-    return BuiltModule(so, interfaces, compiled=True)
+    return BuiltModule(so, interfaces, compiled=True, warnings=_read_warnings(so.parent))
+
+
+def _read_warnings(folder: Path) -> str:
+    path = folder / WARNINGS
+    return path.read_text() if path.exists() else ""
 
 
 def _load_metadata(path: Path) -> dict[str, ModelInterface]:
@@ -215,7 +225,7 @@ def _check_pairs(pairs: Iterable[tuple[str, str]] | None) -> list[tuple[str, str
 
 def _generate(files: list[Path], module_name: str, name_suffix: str, werror: bool,
               pairs: list[tuple[str, str]] | None = None):
-    """Check, lower and render every model of ``files``: (sources, interfaces), or NmlcError."""
+    """Check, lower and render every model of ``files``: (sources, interfaces, rendered warnings), or NmlcError."""
     from .frontend import compile_models
     from .targets.nest.generator import render_module
 
@@ -229,4 +239,4 @@ def _generate(files: list[Path], module_name: str, name_suffix: str, werror: boo
         runtime = Path(__file__).parent / "targets" / "nest" / "runtime"
         sources.update({h.name: h.read_text() for h in sorted(runtime.glob("*.h"))})
     sources[f"{module_name}.cpp"] = render_module([r.generated for r in results], module_name, module_name)
-    return sources, {r.interface.name: r.interface for r in results}
+    return sources, {r.interface.name: r.interface for r in results}, diags.render()

@@ -66,6 +66,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         module = build_module(args.files, args.output, name_suffix=args.suffix, jobs=args.jobs,
                              nest_include=args.nest_include, werror=args.werror, pairs=pairs)
     took = time.perf_counter() - t0
+    if getattr(module, "warnings", ""):
+        print(module.warnings, file=sys.stderr)
     print(module.path)
     for source, registered in module.models.items():
         print(f"  {source} -> {registered}")

@@ -23,7 +23,8 @@ class Loc:
     end_col: int | None = None
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}"
+        # line 0: the diagnostic concerns something outside any source text (e.g. a pair named on the command line)
+        return f"{self.file}:{self.line}:{self.col}" if self.line > 0 else self.file
 
 
 UNKNOWN_LOC = Loc("<unknown>", 0, 0)

@@ -95,6 +95,9 @@ CATALOGUE: dict[str, Entry] = {
     "E0600": _e("`{name}` is a reserved word in the {target} target", "identifier clashes with C++ or NEST"),
     "E0601": _e("model name `{name}` clashes with a NEST built-in model", "registered name collision"),
     "E0602": _e("{feature} is not supported by the {target} target yet", "a language feature a target lacks"),
+    "E0603": _e("neuron `{neuron}` and synapse `{synapse}` cannot be co-generated: {detail}",
+                "a wrong neuron-synapse pair (no postsynaptic port, no spike output, a missing continuous quantity)"),
+    "E0604": _e("{detail}", "a pair naming a model that is not in the input, a model in the wrong role, or a pair twice"),
     # --- build and toolchain ----------------------------------------------------------------
     "E0700": _e("build failed: {detail}", "the C++ compiler or linker failed"),
     # --- warnings ---------------------------------------------------------------------------
@@ -107,6 +110,9 @@ CATALOGUE: dict[str, Entry] = {
                 "the unit its use requires",
                 "an untyped continuous port whose unit is inferred"),
     "W0105": _w("`{name}` is an integer but the value is real: it is truncated", "a real value stored in an integer"),
+    "W0107": _w("synapse `{name}` reads {ports} from its postsynaptic neuron, so it is built only co-generated "
+                "with a neuron; no plain `{registered}` is registered",
+                "a synapse with continuous inputs, built only as part of a neuron-synapse pair"),
     "W0106": _w("`{name}` of a quantity with unit {unit}: its magnitude in {canonical} is used",
                 "exp, ln, sin, ... of a physical quantity (accepted as NESTML does)"),
 }

@@ -87,7 +87,13 @@ def compile_models(files: list[Path], diags: Diagnostics, namespace: str, name_s
                 syn = build_synapse_ir(ir)
                 lowered[model.name] = (ir, syn, conversions, path)
                 if syn.continuous_ports:
-                    continue  # only usable co-generated with the neuron it reads from
+                    # only usable co-generated with the neuron it reads from
+                    if not any(model.name == pair[1] for pair in pairs or ()):
+                        diags.report("W0107", model.loc, name=model.name, registered=registered,
+                                     ports=", ".join(f"`{p}`" for p in syn.continuous_ports),
+                                     hint=f"name a pair to build it: `nmlc build --pair NEURON:{model.name}` "
+                                          f"or `nmlc.build(..., pairs=[(neuron, \"{model.name}\")])`")
+                    continue
                 sgen = SynapseGenerator(syn, registered, namespace, conversions)
                 gen = sgen.render(would_move=_would_move(syn))
                 results.append(CompiledModel(ir, gen, synapse_interface(syn, registered, str(path))))
@@ -115,30 +121,18 @@ def _would_move(syn) -> set[str]:
 def _cogenerate(pairs: list[tuple[str, str]], lowered: dict, namespace: str, name_suffix: str,
                 diags: Diagnostics) -> list[CompiledModel]:
     """One co-generated neuron per distinct neuron of ``pairs``, with a connection class per paired synapse."""
-    from .diagnostics import NmlcError
     from .ir.model import IRError
     from .ir.synapse import PairingError, plan_cogeneration, resolve_clashes
     from .targets.nest.generator import GeneratedModel, NeuronGenerator
     from .targets.nest.synapse_generator import SynapseGenerator
 
     by_neuron: dict[str, list[str]] = {}
-    for pair in pairs:
-        if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
-            raise NmlcError(f"nmlc build: a pair is (neuron, synapse), got {pair!r}")
-        neuron, synapse = pair
-        for name, role in ((neuron, "neuron"), (synapse, "synapse")):
-            if name not in lowered:
-                known = ", ".join(sorted(k for k, v in lowered.items() if (v[1] is None) == (role == "neuron")))
-                raise NmlcError(f"nmlc build: pair ({neuron}, {synapse}): no {role} model `{name}` in the input "
-                                f"files (found {role}s: {known or 'none'})")
-        if lowered[neuron][1] is not None:
-            raise NmlcError(f"nmlc build: pair ({neuron}, {synapse}): `{neuron}` is a synapse; a pair is "
-                            "(neuron, synapse)")
-        if lowered[synapse][1] is None:
-            raise NmlcError(f"nmlc build: pair ({neuron}, {synapse}): `{synapse}` is a neuron; a pair is "
-                            "(neuron, synapse)")
-        if synapse in by_neuron.setdefault(neuron, []):
-            raise NmlcError(f"nmlc build: pair ({neuron}, {synapse}) is named twice")
+    for neuron, synapse in pairs:
+        where = Loc(f"pair {neuron}:{synapse}", 0, 0)
+        problem = _pair_problem(neuron, synapse, lowered, by_neuron)
+        if problem:
+            diags.report("E0604", where, detail=problem)
+            continue
         by_neuron[neuron].append(synapse)
     out: list[CompiledModel] = []
     for neuron, synapses in by_neuron.items():
@@ -148,7 +142,9 @@ def _cogenerate(pairs: list[tuple[str, str]], lowered: dict, namespace: str, nam
             try:
                 cogens.append(plan_cogeneration(lowered[s][1], nir))
             except PairingError as exc:
-                raise NmlcError(f"nmlc build: pair ({neuron}, {s}): {exc}") from None
+                diags.report("E0603", lowered[s][0].model.loc, neuron=neuron, synapse=s, detail=str(exc))
+        if len(cogens) < len(synapses):
+            continue
         resolve_clashes(cogens)
         ncls = neuron + "".join(f"__with_{s}" for s in synapses)
         nreg = ncls + name_suffix
@@ -176,6 +172,21 @@ def _cogenerate(pairs: list[tuple[str, str]], lowered: dict, namespace: str, nam
         out.append(CompiledModel(nir, gen, info))
         out += syn_results
     return out
+
+
+def _pair_problem(neuron: str, synapse: str, lowered: dict, by_neuron: dict[str, list[str]]) -> str | None:
+    """Why (neuron, synapse) cannot be a pair of this input, or None; registers the neuron in ``by_neuron``."""
+    for name, role in ((neuron, "neuron"), (synapse, "synapse")):
+        if name not in lowered:
+            known = ", ".join(sorted(k for k, v in lowered.items() if (v[1] is None) == (role == "neuron")))
+            return f"no {role} model `{name}` in the input files (found {role}s: {known or 'none'})"
+    if lowered[neuron][1] is not None:
+        return f"`{neuron}` is a synapse; a pair is (neuron, synapse)"
+    if lowered[synapse][1] is None:
+        return f"`{synapse}` is a neuron; a pair is (neuron, synapse)"
+    if synapse in by_neuron.setdefault(neuron, []):
+        return "the pair is named twice"
+    return None
 
 
 def _add_moved(info: ModelInterface, cogens) -> None:

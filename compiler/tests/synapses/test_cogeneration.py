@@ -204,15 +204,20 @@ def test_stdsp_with_sequence_learning_neuron(nest_kernel, lib):
 
 # ------------------------------------------------------------------------------------ errors
 @pytest.mark.parametrize("pairs, message", [
-    ([("iaf_psc_exp", "static_synapse")], "no postsynaptic spike port"),
-    ([("iaf_psc_exp", "nope_synapse")], "no synapse model `nope_synapse`"),
-    ([("static_synapse", "iaf_psc_exp")], "is a synapse; a pair is (neuron, synapse)"),
+    ([("iaf_psc_exp", "static_synapse")], f"{STATIC}:15:1: error[E0603]: neuron `iaf_psc_exp` and synapse "
+                                          "`static_synapse` cannot be co-generated: synapse `static_synapse` has no "
+                                          "postsynaptic spike port"),
+    ([("iaf_psc_exp", "nope_synapse")], "pair iaf_psc_exp:nope_synapse: error[E0604]: no synapse model "
+                                        "`nope_synapse` in the input files (found synapses: static_synapse)"),
+    ([("static_synapse", "iaf_psc_exp")], "error[E0604]: `static_synapse` is a synapse; a pair is (neuron, synapse)"),
+    ([("iaf_psc_exp", "static_synapse")] * 2, "error[E0604]: the pair is named twice"),
     (["iaf_psc_exp"], "a pair is (neuron, synapse)"),
 ])
 def test_wrong_pairs_are_clear_errors(tmp_path: Path, pairs, message):
     with pytest.raises(NmlcError) as exc:
         build([NEURON, STATIC], tmp_path / "cache", pairs=pairs)
     assert message in str(exc.value)
+    assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").rglob("*.so"))
 
 
 def test_neuron_without_spike_output_cannot_pair(tmp_path: Path):
@@ -221,14 +226,28 @@ def test_neuron_without_spike_output_cannot_pair(tmp_path: Path):
                       "    input:\n        spikes <- spike\n    onReceive(spikes):\n        V += 1\n")
     with pytest.raises(NmlcError) as exc:
         build([silent, STDP], tmp_path / "cache", pairs=[("silent_neuron", "stdp_synapse")])
-    assert "has no spike output" in str(exc.value)
+    assert "error[E0603]" in str(exc.value) and "has no spike output" in str(exc.value)
 
 
 def test_continuous_input_needs_a_pair(tmp_path: Path):
     with pytest.raises(NmlcError) as exc:
         build([LIB / "stdp_third_factor" / "stdp_third_factor_synapse.nestml", DATA / "iaf_psc_exp_dend.nestml",
                NEURON], tmp_path / "cache", pairs=[("iaf_psc_exp", "stdp_third_factor_synapse")])
-    assert "no state variable or inline `I_dend`" in str(exc.value)
+    assert "error[E0603]" in str(exc.value) and "no state variable or inline `I_dend`" in str(exc.value)
+
+
+def test_unpaired_continuous_input_synapse_is_announced(tmp_path: Path):
+    """Built without a pair, a synapse reading its neuron's quantities is left out with a warning, not silently."""
+    source = LIB / "stdp_third_factor" / "stdp_third_factor_synapse.nestml"
+    module = build([source, NEURON], tmp_path / "cache")
+    assert "stdp_third_factor_synapse" not in module.interfaces and "iaf_psc_exp" in module.interfaces
+    run = [sys.executable, "-m", "nmlc.cli", "build", str(source), str(NEURON), "-o", str(tmp_path / "cache")]
+    r = subprocess.run(run, check=False, capture_output=True, text=True, env={**os.environ})
+    assert r.returncode == 0, r.stderr
+    assert "warning[W0107]: synapse `stdp_third_factor_synapse` reads `I_dend`" in r.stderr + r.stdout
+    assert "--pair NEURON:stdp_third_factor_synapse" in r.stderr + r.stdout
+    r = subprocess.run([*run, "--werror"], check=False, capture_output=True, text=True, env={**os.environ})
+    assert r.returncode == 1 and "error[W0107]" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_cli_pair_option_errors(tmp_path: Path):
