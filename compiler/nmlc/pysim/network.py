@@ -301,6 +301,10 @@ class Network:
         ok = port >= 0
         if not ok.all():
             slots, port, tgt, w, count = slots[ok], port[ok], tgt[ok], w[ok], count[ok]
+        inhibitory = [p["index"] for p in target.model.spike_ports.values() if p.get("sign") == "inhibitory"]
+        if inhibitory:
+            # NESTML's convention: an inhibitory port holds the (non-negative) magnitude -w of its weights
+            w = np.where(np.isin(port, inhibitory), -w, w)
         np.add.at(self._spk[target.index], (slots, port, tgt), w)
         np.add.at(self._cnt[target.index], (slots, port, tgt), count)
 

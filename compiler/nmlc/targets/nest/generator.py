@@ -310,7 +310,8 @@ class NeuronGenerator:
                 cond += " and w < 0.0"
             routing.append(f"if ( {cond} )")
             routing.append("{")
-            routing.append(f"  B_.spk_{p.name}.add_value( steps, w );")
+            # NESTML's convention: an inhibitory port holds the (non-negative) magnitude -w of its weights
+            routing.append(f"  B_.spk_{p.name}.add_value( steps, {'-w' if p.sign == 'inhibitory' else 'w'} );")
             if p.name in counted:
                 routing.append(f"  B_.cnt_{p.name}.add_value( steps, e.get_multiplicity() );")
             routing.append("  return;")
