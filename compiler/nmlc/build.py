@@ -95,8 +95,8 @@ def compiler_fingerprint() -> str:
     root = Path(__file__).parent
     h = hashlib.sha256()
     # only what decides a NEST module: the CLI, reports, docs, the Python target and its simulator do not
-    parts = ("syntax", "semantics", "analysis", "ir", "targets/nest", "frontend.py", "build.py", "diagnostics.py",
-             "errorcodes.py", "__init__.py")
+    parts = ("syntax", "semantics", "analysis", "ir", "targets/nest", "targets/common.py", "frontend.py", "build.py",
+             "diagnostics.py", "errorcodes.py", "__init__.py")
     files = [p for part in parts for p in ([root / part] if (root / part).is_file() else (root / part).rglob("*"))]
     for path in sorted(files):
         if path.suffix in (".py", ".lark", ".jinja2", ".h") and "__pycache__" not in path.parts:

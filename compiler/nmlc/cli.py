@@ -109,7 +109,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     except ImportError:
         print("nmlc validate: the validation harness (package nmlc_validation) is not installed", file=sys.stderr)
         return 2
-    harness = Harness(args.results, None, plots=args.plots)
+    harness = Harness(args.results, None, plots=args.plots, target=args.target)
     specs = list(discover(args.paths))
     results = []
     t0 = time.perf_counter()
@@ -163,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("paths", nargs="*", default=["library"])
     p.add_argument("--results", default=None, help="results folder (default .nmlc-results)")
     p.add_argument("--plots", choices=["failed", "all", "none"], default="failed")
+    p.add_argument("--target", choices=["nest", "python"], default="nest",
+                   help="code-generation target the models under test run on (default: nest)")
     p.set_defaults(func=cmd_validate)
 
     args = parser.parse_args(argv)

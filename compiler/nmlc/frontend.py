@@ -98,10 +98,12 @@ def compile_models(files: list[Path], diags: Diagnostics, namespace: str, name_s
                 gen = sgen.render(would_move=_would_move(syn))
                 results.append(CompiledModel(ir, gen, synapse_interface(syn, registered, str(path))))
             except IRError as exc:
-                diags.report(exc.code if exc.code.startswith("E05") or exc.code in ("E0200", "E0202", "E0203", "E0204",
-                                                                                    "E0205", "E0207", "E0302",
-                                                                                    "E0304", "E0401", "E0602")
-                             else "E0501", _loc(exc.node, model.loc), **_args(exc))
+                diag = diags.report(exc.code if exc.code.startswith("E05") or exc.code in (
+                    "E0200", "E0202", "E0203", "E0204", "E0205", "E0207", "E0302", "E0304", "E0401", "E0602")
+                    else "E0501", _loc(exc.node, model.loc), **_args(exc))
+                if diag.code in ("E0304", "E0401"):
+                    # these catalogue messages take fields an IRError does not carry: its own words say it
+                    diag.message = str(exc)
                 continue
             except AnalysisError as exc:
                 diags.report("E0501", model.loc, detail=str(exc))

@@ -10,7 +10,7 @@ from typing import Any, Iterable
 
 from .adapter import Subject, _nest
 from .exprs import free_names
-from .spec import PRE_PORT, Spec
+from .spec import MOD_PORT, PRE_PORT, Spec
 
 _SPIKE_STIMULI = ("spike_train", "poisson")
 
@@ -62,6 +62,12 @@ def check_against_subject(spec: Spec, subject: Subject) -> None:
         check_params(raw_case.get("neuron_parameters", {}), base + ("neuron_parameters",), neuron_params, "neuron")
         for stim in case.stimuli:
             port = stim.params["port"]
+            if subject.kind == "synapse" and port == MOD_PORT:
+                if not subject.neuromodulated:
+                    spec.issue(stim.path + ("port",), f"port '{MOD_PORT}' sends neuromodulator spikes through a "
+                               f"volume transmitter, but synapse '{label}' has no neuromodulatory input (a spike "
+                               f"port that is neither its pre- nor its postsynaptic port)")
+                continue
             if stim.kind in _SPIKE_STIMULI:
                 if port not in spike_ports_with_pre:
                     wrong = " (it is a current port)" if port in current_ports else ""

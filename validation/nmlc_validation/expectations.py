@@ -618,11 +618,68 @@ def eval_stdp_window(exp: ExpectationSpec, ctx: EvalContext) -> ExpectationResul
                                    "weight_change": dws, "reference_weight_change": ref_dws or None}, plot=plot)
 
 
+WEIGHT_STATISTICS = ("min", "max", "final", "change", "range", "max_increase", "max_decrease")
+
+
+def weight_sequence(rec: Recording, window: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Times and values of the weight before the window (the initial weight, or the last update before the
+    window's start) followed by every weight recorded inside the window."""
+    if rec.weight is None or rec.weight_t is None or rec.initial_weight is None:
+        raise Unavailable("no weights were recorded (is this a synapse spec?)")
+    before = rec.weight_t < window[0]
+    w0 = float(rec.weight[before][-1]) if np.any(before) else float(rec.initial_weight)
+    t0 = float(rec.weight_t[before][-1]) if np.any(before) else 0.0
+    inside = (rec.weight_t >= window[0]) & (rec.weight_t <= window[1])
+    return np.concatenate([[t0], rec.weight_t[inside]]), np.concatenate([[w0], rec.weight[inside]])
+
+
+def weight_statistic(values: np.ndarray, statistic: str) -> float:
+    """One of :data:`WEIGHT_STATISTICS` of a weight sequence (its first entry is the starting weight)."""
+    steps = np.diff(values)
+    if statistic == "min":
+        return float(np.min(values))
+    if statistic == "max":
+        return float(np.max(values))
+    if statistic == "final":
+        return float(values[-1])
+    if statistic == "change":
+        return float(values[-1] - values[0])
+    if statistic == "range":
+        return float(np.ptp(values))
+    if statistic == "max_increase":  # largest rise from one recorded weight to the next (0 if none)
+        return float(max(np.max(steps, initial=0.0), 0.0))
+    if statistic == "max_decrease":  # largest fall, as a positive number (0 if none)
+        return float(max(-np.min(steps, initial=0.0), 0.0))
+    raise ValueError(f"unknown weight statistic {statistic!r}")
+
+
+def eval_weights(exp: ExpectationSpec, ctx: EvalContext) -> ExpectationResult:
+    p = exp.params
+    window = _window(ctx.case, p)
+    stat = p["statistic"]
+    t, w = weight_sequence(ctx.model(), window)
+    value = weight_statistic(w, stat)
+    ref = p.get("reference")
+    series = [("model", t, w, "steps")]
+    ref_value = None
+    if ref:
+        rt, rw = weight_sequence(ctx.ref(ref), window)
+        ref_value = weight_statistic(rw, stat)
+        series.append((ref, rt, rw, "steps-dashed"))
+    plot = PlotData(title=f"{exp.label}: weight {stat}", xlabel="t (ms)", ylabel="weight", series=series,
+                    hlines=[(float(p[k]), k) for k in ("min", "max") if k in p and stat in ("min", "max", "final")])
+    if window != (0.0, ctx.case.duration):
+        plot.spans = [(0.0, window[0], "outside window")] if window[0] > 0 else []
+        plot.spans += [(window[1], ctx.case.duration, "outside window")] if window[1] < ctx.case.duration else []
+    return _scalar_result(exp, value, ref_value, f"weight {stat.replace('_', ' ')}", "", plot,
+                          {"statistic": stat, "n_updates": int(len(w) - 1)})
+
+
 EVALUATORS: dict[str, Callable[[ExpectationSpec, EvalContext], ExpectationResult]] = {
     "trace": eval_trace, "expression": eval_expression, "spike_times": eval_spike_times,
     "spike_count": eval_spike_count, "firing_rate": eval_firing_rate, "isi": eval_isi,
     "resting_potential": eval_resting_potential, "psp": eval_psp, "fi_curve": eval_fi_curve,
-    "weight_trajectory": eval_weight_trajectory, "stdp_window": eval_stdp_window,
+    "weight_trajectory": eval_weight_trajectory, "stdp_window": eval_stdp_window, "weights": eval_weights,
 }
 
 

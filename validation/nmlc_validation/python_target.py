@@ -4,9 +4,12 @@ The model under test is built with ``nmlc.build(..., target="python")`` and ever
 (the case itself, f-I points, STDP-window points) is simulated in one :class:`nmlc.pysim.Network`
 with the same inputs, timing and recorders as :mod:`.simulate` sets up in NEST: currents through a
 generator with a delay of one step, spike trains grouped by delay, presynaptic spikes through a
-parrot neuron, weights read from a weight recorder. ``nest_builtin`` references still run live in
-NEST (under the same stimuli and with the model's effective parameters), so expectations compare the
-Python model with exactly what they compare the NEST model with.
+parrot neuron, weights read from a weight recorder, neuromodulator spikes (port ``mod``) through a
+parrot neuron into a volume transmitter of each variant's own. ``nest_builtin`` references still run
+live in NEST (under the same stimuli and with the model's effective parameters), so expectations
+compare the Python model with exactly what they compare the NEST model with. A spec that asks for a
+co-generated pair (``model.cogenerate``) runs the plain models here: the Python target has no
+co-generation, and the pair computes the same.
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from filelock import FileLock
 from .adapter import Subject, nestml_sources, subject_from
 from .errors import BuildError, HarnessError
 from .simulate import CaseRun, CaseSimulator, Recording, _Group, _Instance, _nest_message
-from .spec import PRE_PORT, CaseSpec, ReferenceSpec, Spec
+from .spec import MOD_PORT, PRE_PORT, CaseSpec, ReferenceSpec, Spec
 from .stimuli import case_variants, generator_schedule
 
 TARGETS = ("nest", "python")
@@ -162,14 +165,28 @@ def run_case_python(spec: Spec, case: CaseSpec, subject: Subject, live_refs: lis
         rec: dict[str, Any] = {"spikes": net.spike_recorder(pop), "mm": {}}
         for vid in recorded:  # only `main` records variables; one multimeter per (variables, interval)
             rec["mm"][vid] = net.multimeter(pop, list(variants[vid].variables), variants[vid].interval)
+        syn = []  # per variant: (presynaptic parrots, projection, index of the variant's connection in it)
         if syn_cls is not None:
-            parrot = net.create("parrot_neuron", len(vids))
-            rec["pre"] = net.spike_recorder(parrot)
             rec["wr"] = WeightRecorder(net.tics_per_step)
             receptor = subject.neuron.spike_ports[subject.target_port].receptor
-            rec["proj"] = net.connect(parrot, pop, synapse=syn_cls, synapse_params=dict(case.parameters),
-                                      receptor=receptor, weight_recorder=rec["wr"])
-            rec["initial_weight"] = rec["proj"].get("weight")
+            params = dict(case.parameters)
+            if syn_cls.has_mod:
+                # a volume transmitter per variant, as NEST's copies have (it updates all its synapses)
+                vts = []
+                for k in range(len(vids)):
+                    parrot = net.create("parrot_neuron", 1)
+                    vts.append(net.volume_transmitter())
+                    proj = net.connect(parrot, pop, synapse=syn_cls, synapse_params=params, receptor=receptor,
+                                       weight_recorder=rec["wr"], targets=[k], volume_transmitter=vts[-1])
+                    syn.append((parrot, proj, 0))
+            else:
+                parrot = net.create("parrot_neuron", len(vids))
+                proj = net.connect(parrot, pop, synapse=syn_cls, synapse_params=params, receptor=receptor,
+                                   weight_recorder=rec["wr"])
+                syn = [(parrot, proj, k) for k in range(len(vids))]
+            rec["pre"] = {id(p): net.spike_recorder(p) for p, _, _ in syn}
+            rec["initial_weight"] = [float(proj.get("weight")[j]) for _, proj, j in syn]
+        rec["syn"] = syn
         ports = {**subject.neuron.spike_ports, **subject.neuron.current_ports}
         for k, vid in enumerate(vids):
             variant = variants[vid]
@@ -183,7 +200,20 @@ def run_case_python(spec: Spec, case: CaseSpec, subject: Subject, live_refs: lis
                 if len(sp.times) == 0:
                     continue
                 if sp.port == PRE_PORT:
-                    net.connect(net.spike_generator(sp.times), parrot, delay=h, targets=[k])
+                    parrot, _, j = syn[k]
+                    net.connect(net.spike_generator(sp.times), parrot, delay=h, targets=[j])
+                    continue
+                if sp.port == MOD_PORT and case.synapse:
+                    if syn_cls is None or not syn_cls.has_mod:
+                        raise HarnessError(f"model: synapse '{subject.label}' takes no neuromodulator spikes, but "
+                                           f"the case sends spikes to port '{MOD_PORT}'")
+                    # generator -> parrot -> volume transmitter, one step each (as on NEST); a spike's
+                    # multiplicity is its number of copies
+                    mult = np.ones(len(sp.times), dtype=np.int64) if sp.weights is None else \
+                        np.rint(sp.weights).astype(np.int64)
+                    relay = net.create("parrot_neuron", 1)
+                    net.connect(net.spike_generator(np.repeat(sp.times, mult)), relay, delay=h)
+                    net.connect(relay, syn[k][1].volume_transmitter, delay=h)
                     continue
                 if sp.port not in ports:
                     raise HarnessError(f"model: no spike port '{sp.port}'")
@@ -195,12 +225,12 @@ def run_case_python(spec: Spec, case: CaseSpec, subject: Subject, live_refs: lis
         model_neuron = _model_values(pop)
         model_synapse: dict[str, Any] = {}
         if syn_cls is not None:
-            proj = rec["proj"]
-            model_synapse = {"weight": float(proj.get("weight")[0]), "delay": float(proj.get("delay")[0])}
+            _, proj, j = syn[0]
+            model_synapse = {"weight": float(proj.get("weight")[j]), "delay": float(proj.get("delay")[j])}
             for key in (*syn_cls.parameters, *syn_cls.state):
                 value = proj.get(key)
                 if value.dtype != object:
-                    model_synapse[key] = float(value[0])
+                    model_synapse[key] = float(value[j])
         net.simulate(case.duration)
     except SimulationError as exc:
         raise HarnessError(f"Python target: {exc}") from None
@@ -223,6 +253,10 @@ def _class_name(module: Any, registered: str | None) -> str:
     raise HarnessError(f"model '{registered}' is not in the Python build")
 
 
+def _ms(stamp: int, tics_per_step: int) -> float:
+    return 0.001 * (stamp * tics_per_step)  # NEST's step -> ms, as nmlc.pysim computes it
+
+
 def _recording(rec: dict[str, Any], k: int, vid: str) -> Recording:
     """What neuron ``k`` (variant ``vid``) recorded."""
     t = np.empty(0)
@@ -234,15 +268,17 @@ def _recording(rec: dict[str, Any], k: int, vid: str) -> Recording:
         values = {v: np.asarray(ev[v][:, k], float) for v in mm.variables}
     sev = rec["spikes"].events
     out = Recording(t, values, np.sort(np.asarray(sev["times"][sev["senders"] == k], float)))
-    if "proj" in rec:
-        pev = rec["pre"].events
-        out.pre_spikes = np.sort(np.asarray(pev["times"][pev["senders"] == k], float))
-        out.initial_weight = float(rec["initial_weight"][k])
-        out.final_weight = float(rec["proj"].get("weight")[k])
-        wev = rec["wr"].events
-        mine = wev["connections"] == k
-        out.weight_t = np.asarray(wev["times"][mine], float)
-        out.weight = np.asarray(wev["weights"][mine], float)
+    if rec["syn"]:
+        parrot, proj, j = rec["syn"][k]
+        pev = rec["pre"][id(parrot)].events
+        out.pre_spikes = np.sort(np.asarray(pev["times"][pev["senders"] == j], float))
+        out.initial_weight = rec["initial_weight"][k]
+        out.final_weight = float(proj.get("weight")[j])
+        # the weight recorder numbers connections within their projection: select this variant's
+        events = [(c, t, w) for c, t, w, pj in zip(rec["wr"].connections, rec["wr"].stamps, rec["wr"].weights,
+                                                  rec["wr"].projections) if pj is proj and c == j]
+        out.weight_t = np.asarray([_ms(t, rec["wr"].tics_per_step) for _, t, _ in events], float)
+        out.weight = np.asarray([w for _, _, w in events], float)
     return out
 
 

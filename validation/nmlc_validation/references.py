@@ -10,6 +10,8 @@ Python reference contract: the script's module docstring says what it is (its pr
     spikes              [{port, times, weights}]: times at which each spike reaches the neuron
     record              {variables, times}: the model's sample times
     pre_spikes, post_spikes, delay   synapse specs: recorded presynaptic / postsynaptic spike times
+    mod_spikes          synapse specs: times the neuromodulator spikes reach the synapse's volume transmitter
+                        (spike time + 2 resolution steps; a spike of multiplicity k appears k times)
 
 and the result may contain ``t`` plus one array per variable, ``spikes``, ``weight_t``/``weight`` and
 ``initial_weight``/``final_weight``.
@@ -34,8 +36,8 @@ import numpy as np
 
 from .errors import HarnessError
 from .simulate import CaseRun, Recording
-from .spec import CaseSpec, ReferenceSpec
-from .stimuli import Variant, generator_schedule
+from .spec import MOD_PORT, CaseSpec, ReferenceSpec
+from .stimuli import MOD_ARRIVAL_STEPS, Variant, generator_schedule
 
 _loaded: dict[Path, Any] = {}
 
@@ -93,6 +95,10 @@ def reference_input(case: CaseSpec, variant: Variant, run: CaseRun) -> dict[str,
         inp["pre_spikes"] = None if model.pre_spikes is None else model.pre_spikes.copy()
         inp["post_spikes"] = model.spikes.copy()
         inp["delay"] = float(run.synapse_parameters.get("delay", h))
+        mods = [np.repeat(s.times + MOD_ARRIVAL_STEPS * h, (s.weights if s.weights is not None else
+                                                            np.ones(len(s.times))).astype(int))
+                for s in variant.spikes if s.port == MOD_PORT]
+        inp["mod_spikes"] = np.sort(np.concatenate(mods)) if mods else np.empty(0)
     return inp
 
 

@@ -2,7 +2,9 @@
 
 Each group (the model, or a ``nest_builtin`` reference) gets one independent copy of the network per
 variant (the case itself, plus f-I and STDP-window points); all copies of a variant share the same
-stimulus devices, so they see identical input.
+stimulus devices, so they see identical input. A neuromodulated synapse gets a volume transmitter per
+copy (NEST sets it per synapse model, so each copy uses its own copy of the synapse model); spikes on
+the reserved port ``mod`` reach it through a parrot neuron, two resolution steps after their time.
 """
 from __future__ import annotations
 
@@ -14,8 +16,8 @@ import numpy as np
 
 from .adapter import NeuronTarget, Port, Subject, _nest
 from .errors import HarnessError
-from .spec import PRE_PORT, CaseSpec, ReferenceSpec, Spec
-from .stimuli import CurrentInput, Variant, case_variants, generator_schedule
+from .spec import MOD_PORT, PRE_PORT, CaseSpec, ReferenceSpec, Spec
+from .stimuli import CurrentInput, SpikeInput, Variant, case_variants, generator_schedule
 
 # status entries that describe a node rather than parameterise it: never copied to a reference
 _NOT_PARAMETERS = {
@@ -75,6 +77,7 @@ class _Group:
     synapse_model: str | None = None
     synapse_params: dict[str, Any] = field(default_factory=dict)
     target_receptor: int = 0
+    neuromodulated: bool = False  # the synapse takes neuromodulator spikes through a volume transmitter
 
 
 @dataclass
@@ -85,6 +88,7 @@ class _Instance:
     pre_parrot: Any | None = None
     pre_recorder: Any | None = None
     synapse_copy: str | None = None
+    volume_transmitter: Any | None = None
 
 
 def _numeric(status: dict) -> dict[str, Any]:
@@ -153,19 +157,28 @@ class CaseSimulator:
 
     def _model_group(self) -> _Group:
         s = self.subject
-        neuron_params = self.case.neuron_parameters if s.kind == "synapse" else self.case.parameters
+        neuron_params = dict(self.case.neuron_parameters if s.kind == "synapse" else self.case.parameters)
         ports = {**s.neuron.spike_ports, **s.neuron.current_ports}
-        group = _Group("model", s.neuron, dict(neuron_params), {v: v for v in s.neuron.recordables}, ports)
+        group = _Group("model", s.neuron, neuron_params, {v: v for v in s.neuron.recordables}, ports)
         if s.kind == "synapse":
             assert s.target_port is not None
             group.synapse_model = s.synapse_model
             group.synapse_params = dict(self.case.parameters)
             group.target_receptor = s.neuron.spike_ports[s.target_port].receptor
+            group.neuromodulated = s.neuromodulated
+            cg = s.cogeneration
+            if cg is not None:
+                # co-generated: what moved into the neuron is set there, under the neuron's name for it
+                for key in [k for k in group.synapse_params if k in cg.neuron_names]:
+                    value = group.synapse_params[key]
+                    neuron_params[cg.neuron_names[key]] = value
+                    if key not in cg.synapse_keeps:
+                        del group.synapse_params[key]
         return group
 
     def _reference_group(self, ref: ReferenceSpec, model_neuron: dict[str, Any],
                          model_synapse: dict[str, Any]) -> _Group:
-        from .adapter import builtin_neuron, builtin_synapse_parameters
+        from .adapter import builtin_is_neuromodulated, builtin_neuron, builtin_synapse_parameters
 
         d = ref.data
         copy_same = bool(d.get("copy_same_names", True))
@@ -191,7 +204,8 @@ class CaseSimulator:
         sparams = map_parameters(d.get("parameters", {}), copy_same, model_synapse, syn_defaults, what)
         assert s.target_port is not None
         port = ports.get(s.target_port, Port(0))
-        return _Group(ref.name, target, nparams, variables, ports, d["nest_builtin"], sparams, port.receptor)
+        return _Group(ref.name, target, nparams, variables, ports, d["nest_builtin"], sparams, port.receptor,
+                      builtin_is_neuromodulated(d["nest_builtin"]))
 
     def _instantiate(self, group: _Group, variant: Variant, syn_copy: str | None) -> _Instance:
         nest = self.nest
@@ -222,6 +236,17 @@ class CaseSimulator:
             inst.pre_parrot = nest.Create("parrot_neuron")
             inst.pre_recorder = nest.Create("spike_recorder")
             nest.Connect(inst.pre_parrot, inst.pre_recorder)
+            if group.neuromodulated and syn_copy is not None:
+                # the volume transmitter is a property of the synapse model, not of a connection: each copy
+                # of the network needs its own model copy (it inherits weight recorder and parameters)
+                inst.volume_transmitter = nest.Create("volume_transmitter")
+                own = f"{syn_copy}__vt{inst.volume_transmitter.global_id}"
+                try:
+                    nest.CopyModel(syn_copy, own, {"volume_transmitter": inst.volume_transmitter})
+                except Exception as exc:
+                    raise HarnessError(f"{group.name}: cannot give synapse '{group.synapse_model}' a volume "
+                                       f"transmitter: {_nest_message(exc)}") from None
+                syn_copy = own
             inst.synapse_copy = syn_copy
             try:
                 nest.Connect(inst.pre_parrot, neuron, syn_spec={"synapse_model": syn_copy,
@@ -250,6 +275,9 @@ class CaseSimulator:
                 for group, inst in groups:
                     nest.Connect(gen, inst.pre_parrot, syn_spec={"delay": h})
                 continue
+            if sp.port == MOD_PORT and self.case.synapse:
+                self._connect_modulator(sp, groups, h)
+                continue
             assert sp.weights is not None and sp.delays is not None
             for delay in np.unique(sp.delays):
                 sel = sp.delays == delay
@@ -261,6 +289,23 @@ class CaseSimulator:
                         raise HarnessError(f"{group.name}: no spike port '{sp.port}'")
                     nest.Connect(gen, inst.neuron, syn_spec={"weight": 1.0, "delay": float(delay),
                                                              "receptor_type": port.receptor})
+
+    def _connect_modulator(self, sp: SpikeInput, groups: list[tuple[_Group, _Instance]], h: float) -> None:
+        """Neuromodulator spikes: generator -> parrot neuron -> each copy's volume transmitter (NEST's way;
+        a volume transmitter takes no input from devices). Spikes in one step keep their count."""
+        nest = self.nest
+        params: dict[str, Any] = {"spike_times": sp.times.tolist()}
+        if sp.weights is not None:
+            params["spike_multiplicities"] = [int(m) for m in sp.weights]
+        gen = nest.Create("spike_generator", params=params)
+        relay = nest.Create("parrot_neuron")
+        nest.Connect(gen, relay, syn_spec={"delay": h})
+        for group, inst in groups:
+            if inst.volume_transmitter is None:
+                raise HarnessError(f"{group.name}: synapse '{group.synapse_model}' takes no neuromodulator "
+                                   f"spikes (it has no volume_transmitter), but the case sends spikes to port "
+                                   f"'{MOD_PORT}'")
+            nest.Connect(relay, inst.volume_transmitter, syn_spec={"delay": h})
 
     def _current_devices(self, cur: CurrentInput, h: float) -> list[Any]:
         times, amps = generator_schedule(cur, h)
@@ -302,6 +347,13 @@ class CaseSimulator:
         first = instances["model"]["main"].neuron
         model_neuron = _numeric(first.get())
         model_synapse = _numeric(nest.GetDefaults(synapse_copies["model"])) if "model" in synapse_copies else {}
+        cg = self.subject.cogeneration
+        if cg is not None:
+            # present a co-generated pair like the plain one: moved values under the synapse's names
+            for syn_key, neuron_key in cg.neuron_names.items():
+                if neuron_key in model_neuron:
+                    model_synapse[syn_key] = model_neuron[neuron_key]
+            model_neuron = {k: v for k, v in model_neuron.items() if k not in cg.hidden}
         run = CaseRun(self.variants, {}, model_parameters=model_neuron, synapse_parameters=model_synapse)
         run.provenance["model"] = (f"{self.subject.origin} model '{self.subject.label}' "
                                    f"(NEST {nest.__version__}; neuron '{model_group.neuron.nest_model}'"

@@ -18,6 +18,7 @@ from .yamlsrc import SourceMap, YamlSyntaxError, load_yaml_with_lines
 
 SPEC_FILENAME = "spec.yaml"
 PRE_PORT = "pre"  # synapse specs: spike trains on this port are the presynaptic spikes
+MOD_PORT = "mod"  # synapse specs: spike trains on this port are neuromodulator spikes (via a volume transmitter)
 EXPECTATIONS_NEEDING_VARIANTS = ("fi_curve", "stdp_window")  # they simulate extra instances per point
 SCALAR_EXPECTATIONS = ("firing_rate", "isi", "resting_potential")
 
@@ -33,6 +34,7 @@ class SubjectSpec:
     current_ports: dict[str, dict]
     neuron: "SubjectSpec | None" = None
     target_port: str | None = None
+    cogenerate: bool = False  # synapses: build as a co-generated pair with their (nestml) neuron
 
     @property
     def is_synapse(self) -> bool:
@@ -109,6 +111,12 @@ class CaseSpec:
     record: RecordSpec
     expectations: list[ExpectationSpec]
     description: str = ""
+    synapse: bool = False  # a synapse spec's case: ports 'pre' and 'mod' are reserved
+
+    @property
+    def reserved_ports(self) -> tuple[str, ...]:
+        """Ports that do not belong to the neuron: ``pre`` (and ``mod`` in synapse specs)."""
+        return (PRE_PORT, MOD_PORT) if self.synapse else (PRE_PORT,)
 
 
 @dataclass
@@ -198,6 +206,7 @@ def _subject(data: dict, spec_dir: Path) -> SubjectSpec:
         current_ports=dict(data.get("current_ports", {})),
         neuron=_subject(data["neuron"], spec_dir) if "neuron" in data else None,
         target_port=data.get("target_port"),
+        cogenerate=bool(data.get("cogenerate", False)),
     )
 
 
@@ -234,6 +243,7 @@ def _build(spec: Spec, raw: dict) -> None:
                 for i, e in enumerate(c["expect"])
             ],
             description=c.get("description", ""),
+            synapse=spec.model.is_synapse,
         )
 
 
@@ -253,6 +263,9 @@ def _static_checks(spec: Spec, complete: bool) -> None:
         spec.issue(("model", "target_port"),
                    f"target_port '{model.target_port}' is not a spike port of the neuron "
                    f"(known: {', '.join(model.neuron.spike_ports) or 'none'})")
+    if model.cogenerate and (model.nestml is None or model.neuron is None or model.neuron.nestml is None):
+        spec.issue(("model", "cogenerate"), "cogenerate needs a nestml synapse paired with a nestml neuron "
+                   "(model.nestml, model.neuron.nestml and model.target_port): only nmlc can co-generate the pair")
     if spec.neuron_parameters and not model.is_synapse:
         spec.issue(("neuron_parameters",), "neuron_parameters are only for synapse specs (model.neuron)")
 
@@ -336,7 +349,7 @@ def _check_case(spec: Spec, case: CaseSpec) -> None:
         _check_window(spec, case, path + ("window",), p.get("window"))
         if "min" in p and "max" in p and p["min"] > p["max"]:
             spec.issue(path + ("min",), f"min ({p['min']}) is larger than max ({p['max']})")
-        if exp.kind in ("weight_trajectory", "stdp_window") and not spec.model.is_synapse:
+        if exp.kind in ("weight_trajectory", "stdp_window", "weights") and not spec.model.is_synapse:
             spec.issue(path, f"{exp.kind} needs a synapse spec (model.neuron and model.target_port)")
         if exp.kind in ("fi_curve", "stdp_window") and "reference" not in p:
             for i, point in enumerate(p["points"]):
@@ -380,12 +393,18 @@ def _check_stimulus(spec: Spec, case: CaseSpec, stim: StimulusSpec) -> None:
     p = stim.params
     path = stim.path
     assert spec.model is not None
-    if p["port"] == PRE_PORT and stim.kind not in ("spike_train", "poisson"):
-        spec.issue(path + ("port",), f"port '{PRE_PORT}' (presynaptic spikes) takes spike_train or poisson input")
+    what = {PRE_PORT: "presynaptic spikes", MOD_PORT: "neuromodulator spikes"}.get(p["port"]) \
+        if p["port"] in case.reserved_ports else None
+    if what is not None and stim.kind not in ("spike_train", "poisson"):
+        spec.issue(path + ("port",), f"port '{p['port']}' ({what}) takes spike_train or poisson input")
     if p["port"] == PRE_PORT and spec.model.is_synapse and ("weight" in p or "delay" in p):
         key = "weight" if "weight" in p else "delay"
         spec.issue(path + (key,), f"presynaptic spikes use the synapse's own weight and delay: remove '{key}'")
-    if stim.kind in ("spike_train", "poisson") and p["port"] != PRE_PORT and "weight" not in p:
+    if p["port"] == MOD_PORT and case.synapse and ("weight" in p or "delay" in p):
+        key = "weight" if "weight" in p else "delay"
+        spec.issue(path + (key,), f"neuromodulator spikes have no {key}: each reaches the synapse's volume "
+                   f"transmitter two resolution steps after its time (through a parrot neuron); remove '{key}'")
+    if stim.kind in ("spike_train", "poisson") and p["port"] not in case.reserved_ports and "weight" not in p:
         spec.issue(path, "'weight' is a required property (weight of each spike on the port, pA or nS)")
     if "start" in p and "stop" in p and p["start"] >= p["stop"]:
         spec.issue(path + ("stop",), f"stop ({p['stop']}) must be after start ({p['start']})")

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .spec import PRE_PORT, CaseSpec, ExpectationSpec, StimulusSpec
+from .spec import MOD_PORT, PRE_PORT, CaseSpec, ExpectationSpec, StimulusSpec
 
 
 @dataclass
@@ -28,7 +28,8 @@ class SpikeInput:
     """Spikes sent at ``times`` (ms) into ``port`` with per-spike ``weights`` and ``delays``.
 
     ``weights``/``delays`` are None for presynaptic spikes of a synapse spec (port ``pre``): those travel
-    through the synapse under test, which has its own weight and delay.
+    through the synapse under test, which has its own weight and delay. Neuromodulator spikes (port ``mod``)
+    have no delay and carry their multiplicity (spikes at the same time) in ``weights``.
     """
 
     port: str
@@ -50,6 +51,9 @@ class Variant:
 
 
 NEST_DEFAULT_DELAY = 1.0  # ms, what NEST uses when a connection gives no delay; documented in specs/README.md
+# a neuromodulator spike at t reaches the volume transmitter at t + 2 steps: generator -> parrot -> transmitter,
+# one step each (NEST's volume transmitter stamps a spike with the end of the step it arrives in)
+MOD_ARRIVAL_STEPS = 2
 
 
 def _grid_up(times: np.ndarray, h: float) -> np.ndarray:
@@ -75,12 +79,19 @@ def _per_spike(value: Any, n: int, default: float | None) -> np.ndarray | None:
     return np.full(n, float(value))
 
 
+def _multiplicities(times: np.ndarray, h: float) -> SpikeInput:
+    """Neuromodulator spikes: one entry per grid step, with the number of spikes in it."""
+    steps, counts = np.unique(np.round(times / h).astype(np.int64), return_counts=True)
+    return SpikeInput(MOD_PORT, steps * h, counts.astype(float), None)
+
+
 def expand_stimulus(stim: StimulusSpec, case: CaseSpec) -> CurrentInput | SpikeInput:
     """Turn one spec stimulus into a concrete input for ``case`` (grid, duration and seeds applied)."""
     p = stim.params
     h, T = case.resolution, case.duration
     port = p["port"]
     pre = port == PRE_PORT
+    mod = port == MOD_PORT and case.synapse
     if stim.kind == "dc":
         start, stop = float(p.get("start", 0.0)), float(p.get("stop", T))
         times, amps = [start], [float(p["amplitude"])]
@@ -109,6 +120,8 @@ def expand_stimulus(stim: StimulusSpec, case: CaseSpec) -> CurrentInput | SpikeI
         return CurrentInput(port, times, amps)
     if stim.kind == "spike_train":
         times = np.asarray(p["times"], float)
+        if mod:
+            return _multiplicities(times, h)
         return SpikeInput(port, times, None if pre else _per_spike(p.get("weight"), len(times), None),
                           None if pre else _per_spike(p.get("delay"), len(times), NEST_DEFAULT_DELAY))
     if stim.kind == "poisson":
@@ -120,6 +133,8 @@ def expand_stimulus(stim: StimulusSpec, case: CaseSpec) -> CurrentInput | SpikeI
         times = times[times <= T]
         # spikes landing on the same step are merged into one spike of summed weight: identical for every
         # linear synapse and avoids relying on how each generator handles duplicate times
+        if mod:
+            return _multiplicities(times, h)
         uniq, counts = np.unique(np.round(times / h).astype(np.int64), return_counts=True)
         times = uniq * h
         if pre:

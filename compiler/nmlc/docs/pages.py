@@ -37,6 +37,7 @@ class CatalogueEntry:
     figures: dict[str, list] = field(default_factory=dict)  # case -> [Figure]
     thumbnail: str | None = None  # relative to the pages' folder
     partner: ModelInfo | None = None  # synapses: the neuron their spec pairs them with
+    partner_page: bool = True  # False when that neuron lies outside the library (it has no page to link)
 
     @property
     def name(self) -> str:
@@ -444,16 +445,22 @@ def _synapse_snippet(entry: CatalogueEntry, spec: Any, rel: str, build: str, roo
         prel = partner.path.resolve()
         prel_s = prel.relative_to(root.resolve()).as_posix() if prel.is_relative_to(root.resolve()) else str(prel)
         files = [prel_s, rel]
-    lines = [f"module = {build}({json.dumps(files)})   # compiled once, then taken from the build cache",
+    # a spec with `cogenerate` validates the co-generated pair: the snippet builds and uses that pair too
+    cogen = partner is not None and spec is not None and spec.model is not None and \
+        bool(getattr(spec.model, "cogenerate", False))
+    pairs = f', pairs=[("{partner.name}", "{info.name}")]' if cogen and partner is not None else ""
+    lines = [f"module = {build}({json.dumps(files)}{pairs})   # compiled once, then taken from the build cache",
              "module.install()                          # again after every nest.ResetKernel()", ""]
+    neuron_key = f"{partner.name}__with_{info.name}" if cogen and partner is not None else None
+    synapse_key = f"{info.name}__with_{partner.name}" if cogen and partner is not None else info.name
     if partner is not None:
-        lines.append(f'post = nest.Create(module.models["{partner.name}"])')
+        lines.append(f'post = nest.Create(module.models["{neuron_key or partner.name}"])')
     else:
         lines.append(f'post = nest.Create("{neuron_builtin or "iaf_psc_exp"}")')
     syn: dict[str, Any] = {}
     weight_row = next((r for r in info.state + info.parameters if r.nest_name == "weight"), None)
     params = (spec.parameters if spec is not None else {}) or {}
-    syn_spec_text = f'"synapse_model": module.models["{info.name}"]'
+    syn_spec_text = f'"synapse_model": module.models["{synapse_key}"]'
     syn["weight"] = _num(params.get("weight"), weight_row.default if weight_row and weight_row.default else 1.0)
     syn["delay"] = _num(params.get("delay"), 1.0)
     target = spec.model.target_port if spec is not None and spec.model else None
@@ -462,13 +469,22 @@ def _synapse_snippet(entry: CatalogueEntry, spec: Any, rel: str, build: str, roo
         syn["receptor_type"] = rec
     extra = ", ".join(f'"{k}": {json.dumps(v)}' for k, v in syn.items())
     pre_times = (_stimulus(spec, "spike_train", "pre") or {}).get("times") or [10.0, 60.0, 110.0]
+    if info.roles.get("mod"):
+        # NEST refuses to connect a neuromodulated synapse that has no volume transmitter
+        mod_times = (_stimulus(spec, "spike_train", "mod") or {}).get("times") or [50.0, 100.0]
+        lines += [(f"# port {info.roles['mod']}: neuromodulator spikes, which reach the synapse through a volume "
+                   "transmitter"),
+                  'vt = nest.Create("volume_transmitter")',
+                  'modulator = nest.Create("parrot_neuron")',
+                  (f'nest.Connect(nest.Create("spike_generator", params={{"spike_times": '
+                   f'{list(map(float, mod_times[:6]))}}}), modulator)'),
+                  "nest.Connect(modulator, vt)",
+                  f'nest.CopyModel(module.models["{synapse_key}"], "modulated_synapse", {{"volume_transmitter": vt}})']
+        syn_spec_text = '"synapse_model": "modulated_synapse"'
     lines += ['pre = nest.Create("parrot_neuron")   # relays the generator\'s spikes through the synapse',
               f'stimulus = nest.Create("spike_generator", params={{"spike_times": {list(map(float, pre_times[:6]))}}})',
               "nest.Connect(stimulus, pre)",
               f"nest.Connect(pre, post, syn_spec={{{syn_spec_text}, {extra}}})"]
-    if info.roles.get("mod"):
-        lines.append(f"# port(s) {info.roles['mod']} take neuromodulator spikes: see the spec for how the "
-                     "validation drives them")
     lines += ["", "nest.Simulate(200.0)",
               'print("weight:", nest.GetConnections(pre, post).get("weight"))']
     return lines
@@ -485,7 +501,8 @@ def _summary_fields(entry: CatalogueEntry, root: Path) -> str:
     fields = [(":Kind:", kind), (":NEST model:", lit(info.registered)),
               (":Solver:", ", ".join(info.solvers)), (":Validation:", val), (":Source:", lit(rel))]
     if entry.partner is not None:
-        fields.insert(2, (":Validated with:", f":doc:`{entry.partner.name}`"))
+        partner = f":doc:`{entry.partner.name}`" if entry.partner_page else lit(entry.partner.name)
+        fields.insert(2, (":Validated with:", partner))
     return "\n".join(f"{k} {v}" for k, v in fields) + "\n"
 
 
@@ -589,6 +606,16 @@ def _write_if_changed(path: Path, text: str, written: list[Path]) -> None:
     written.append(path)
 
 
+def _read_outside(path: Path) -> list[ModelInfo]:
+    """The models of a partner neuron outside the library, or none when it does not check."""
+    from ..diagnostics import NmlcError
+
+    try:
+        return read_models(path) if path.is_file() else []
+    except NmlcError:
+        return []
+
+
 def _model_spec_map(specs: dict[Path, Any]) -> dict[tuple[Path, str | None], Path]:
     out = {}
     for path, spec in specs.items():
@@ -659,6 +686,7 @@ def generate_catalogue(library: str | Path, out_dir: str | Path, root: str | Pat
     spec_files = discover_specs([library])
     specs = {p: load_spec(p, root) for p in spec_files}
     by_model = _model_spec_map(specs)
+    outside: dict[Path, list[ModelInfo]] = {}
     for e in entries:
         key_path = e.info.path.resolve()
         only = len(infos_by_path.get(key_path, [])) == 1
@@ -669,7 +697,11 @@ def generate_catalogue(library: str | Path, out_dir: str | Path, root: str | Pat
         if sp is not None and specs[sp].model is not None and specs[sp].model.neuron is not None:
             neuron = specs[sp].model.neuron
             if neuron.nestml is not None:
-                found = infos_by_path.get(Path(neuron.nestml).resolve(), [])
+                npath = Path(neuron.nestml).resolve()
+                found = infos_by_path.get(npath)
+                if found is None:  # a neuron outside the library (e.g. a test neuron): no page of its own
+                    found = outside.setdefault(npath, _read_outside(npath))
+                    e.partner_page = False
                 e.partner = next((i for i in found if i.name == (neuron.name or Path(neuron.nestml).stem)), None)
     outcomes = collect_results(sorted({Path(specs_path) for specs_path in specs}), root, results_dir,
                                run=run_cases, jobs=jobs, log=log) if specs else {}

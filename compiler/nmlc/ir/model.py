@@ -152,6 +152,13 @@ def _ports(model: n.Model) -> tuple[list[Port], list[Port]]:
     return out, cont
 
 
+def event_attribute_is_weight(port: n.InputPort, attr: str) -> bool:
+    """Whether ``port.attr`` is the number a NEST spike event carries: its weight, spelt ``weight`` or
+    as the port's first (or only) declared attribute (``spike_in_port <- spike(psp mV)``)."""
+    names = [a.name for a in port.attributes]
+    return attr == "weight" and "weight" not in names[1:] or bool(names) and names[0] == attr
+
+
 def _unit(port: n.InputPort) -> str:
     return port.type.text if port.type is not None and port.type.primitive is None else ""
 
@@ -171,6 +178,7 @@ class _Builder:
                     self.kernels.setdefault(lhs.name, item)
         self.kernel_states: dict[tuple[str, str], KernelState] = {}
         self.delta_markers: dict[sympy.Symbol, tuple[str, str]] = {}
+        self.kernel_scope: dict[str, str] = {}  # while lowering an ODE-form kernel: its names -> convolution bases
         self.functions = {f.name: f for f in model.functions}
         self.local_frames: list[dict[str, sympy.Expr]] = []
         self.lower = Lowerer(self.resolve, conversions, self.convolve, self.call_user)
@@ -178,8 +186,16 @@ class _Builder:
     # --- name resolution for equations
     def resolve(self, node: n.Name | n.Attr) -> sympy.Expr:
         if isinstance(node, n.Attr):
-            raise IRError(node, f"`{node.obj.name}.{node.attr}` can only be read in onReceive({node.obj.name})",
-                          "E0401")
+            port = self.symbols.get(node.obj.name)
+            if port is None or port.kind != "spike_port" or not isinstance(port.node, n.InputPort):
+                raise IRError(node, f"`{node.obj.name}` is not a spike input port", "E0203")
+            if not event_attribute_is_weight(port.node, node.attr):
+                raise IRError(node, f"`{node.obj.name}.{node.attr}`: NEST spike events carry one number, the "
+                                    f"weight, which is the port's first attribute", "E0602")
+            # in an equation the attribute is a train of Dirac deltas: a jump by its value at each spike
+            marker = sym(f"__delta__{node.obj.name}__{node.attr}")
+            self.delta_markers[marker] = (f"{node.obj.name}.{node.attr}", node.obj.name)
+            return marker
         name = node.name
         for frame in reversed(self.local_frames):
             if name in frame:
@@ -193,9 +209,15 @@ class _Builder:
             if s.kind == "inline":
                 return self.inline(name, node)
             if s.kind == "spike_port":
-                raise IRError(node, f"spike port `{name}` can only be used inside convolve() or onReceive",
-                              "E0401")
+                if node.index is not None or s.size is not None:
+                    raise IRError(node, f"the vector spike port `{name}` read in an equation", "E0602")
+                # in an equation a port is a train of Dirac deltas: a jump by the weight at each spike
+                marker = sym(f"__delta__{name}")
+                self.delta_markers[marker] = (name, name)
+                return marker
             if s.kind == "kernel":
+                if name in self.kernel_scope:  # a part of the ODE-form kernel being lowered
+                    return state_symbol(self.kernel_scope[name], node.order)
                 raise IRError(node, f"kernel `{name}` can only be used inside convolve()", "E0401")
             if s.kind == "function":
                 raise IRError(node, f"`{name}` is a function; call it with ()", "E0302")
@@ -247,24 +269,35 @@ class _Builder:
         return sympy.Function(call.func)(*args)
 
     def convolve(self, call: n.Call) -> sympy.Expr:
-        if len(call.args) != 2 or not all(isinstance(a, n.Name) for a in call.args):
+        args = list(call.args)
+        if len(args) == 2 and isinstance(args[1], n.Attr):
+            # convolve(K, spikes.weight): the port's weight, as convolve(K, spikes)
+            port_sym = self.symbols.get(args[1].obj.name)
+            if port_sym is not None and isinstance(port_sym.node, n.InputPort) and \
+                    event_attribute_is_weight(port_sym.node, args[1].attr):
+                args[1] = args[1].obj
+        if len(args) != 2 or not all(isinstance(a, n.Name) for a in args):
             raise IRError(call, "convolve() takes a kernel and a spike input port: convolve(kernel, port)", "E0304")
-        kname, pnode = call.args[0].name, call.args[1]
+        kname, pnode = args[0].name, args[1]
         port = pnode.name
         if kname not in self.kernels:
             raise IRError(call.args[0], f"undeclared kernel `{kname}`", "E0204")
         psym = self.symbols.get(port)
         if psym is None or psym.kind != "spike_port":
             raise IRError(pnode, f"`{port}` is not a spike input port", "E0203")
-        key = (kname, port)
+        # the parts of one ODE-form kernel statement (`kernel g' = g$ - g/tau, g$' = ...`) form one
+        # system: convolve(g, p) and convolve(g$, p) share its states
+        kernel = self.kernels[kname]
+        leader = kernel.parts[0][0].name if _ode_form(kernel) else kname
+        key = (leader, port)
         if key not in self.kernel_states:
-            self.kernel_states[key] = self._kernel_state(kname, port, call)
+            self.kernel_states[key] = self._kernel_state(leader, port, call)
         ks = self.kernel_states[key]
         if not ks.states:  # delta kernel: a marker the ODE must be linear in
             marker = sym(f"__delta__{ks.base}")
             self.delta_markers[marker] = key
             return marker * ks.jumps[0]
-        return state_symbol(ks.base)
+        return state_symbol(f"{kname}{CONV_SEPARATOR}{port}")
 
     def _kernel_state(self, kname: str, port: str, at: n.Node) -> KernelState:
         kernel = self.kernels[kname]
@@ -280,13 +313,13 @@ class _Builder:
             if kode.is_delta:
                 return KernelState(kname, port, base, [], [kode.delta_scale])
             return KernelState(kname, port, base, [str(s) for s in kode.states], list(kode.initial_values))
-        # ODE form: k^(n) = f(k, k', ...) with initial values declared in the state block
-        order = max(parts)
-        states = [base + DERIV_SUFFIX * i for i in range(order)]
-        jumps = []
-        for i in range(order):
-            init = self._state_init(kname, i, at)
-            jumps.append(init)
+        # ODE form: each name of the statement has states up to its order; a spike sets them to the
+        # initial values declared in the state block (k, k', ..., and those of the other parts)
+        states, jumps = [], []
+        for name, order in _kernel_orders(kernel).items():
+            for i in range(order):
+                states.append(f"{name}{CONV_SEPARATOR}{port}" + DERIV_SUFFIX * i)
+                jumps.append(self._state_init(name, i, at))
         return KernelState(kname, port, base, states, jumps)
 
     def _lower_kernel_function(self, rhs: n.Expr) -> sympy.Expr:
@@ -310,11 +343,31 @@ class _Builder:
         if 0 in parts:
             kode = analysis.kernel_to_ode(self._lower_kernel_function(parts[0][1]), TIME, ks.base)
             return dict(kode.odes)
-        order = max(parts)
-        rename = {state_symbol(ks.kernel, i): state_symbol(ks.base, i) for i in range(order)}
-        odes = {state_symbol(ks.base, i): state_symbol(ks.base, i + 1) for i in range(order - 1)}
-        odes[state_symbol(ks.base, order - 1)] = self.lower(parts[order][1]).xreplace(rename)
+        orders = _kernel_orders(kernel)
+        self.kernel_scope = {name: f"{name}{CONV_SEPARATOR}{ks.port}" for name in orders}
+        odes: dict[sympy.Symbol, sympy.Expr] = {}
+        try:
+            for name, order in orders.items():
+                base = self.kernel_scope[name]
+                for i in range(order - 1):
+                    odes[state_symbol(base, i)] = state_symbol(base, i + 1)
+                rhs = next(r for lhs, r in kernel.parts if lhs.name == name and lhs.order == order)
+                odes[state_symbol(base, order - 1)] = self.lower(rhs)
+        finally:
+            self.kernel_scope = {}
         return odes
+
+
+def _ode_form(kernel: n.Kernel) -> bool:
+    return all(lhs.order > 0 for lhs, _ in kernel.parts)
+
+
+def _kernel_orders(kernel: n.Kernel) -> dict[str, int]:
+    """Each name an ODE-form kernel statement defines, with the order of its ODE."""
+    orders: dict[str, int] = {}
+    for lhs, _ in kernel.parts:
+        orders[lhs.name] = max(orders.get(lhs.name, 0), lhs.order)
+    return orders
 
 
 _PRAGMA = re.compile(r"#\s*nmlc:\s*solver\s*(?:\(([^)]*)\))?\s*=\s*([A-Za-z_0-9]+)")

@@ -108,6 +108,45 @@ class Parrot:
         return np.asarray(counts[0]).astype(np.int64)
 
 
+class VolumeTransmitter:
+    """Collects neuromodulatory spikes for the synapses assigned to it (NEST's volume_transmitter).
+
+    A spike arriving in step ``k`` is recorded with the time ``(k + 1) h`` and its multiplicity. Every
+    ``deliver_interval`` slices (of ``min_delay`` steps) the transmitter updates all its synapses up to
+    the end of the slice; its next batch then starts with an empty entry at that time, as NEST's does."""
+
+    kind = "device"
+    name = "volume_transmitter"
+    spike_ports = {"spikes": {"receptor": 0, "sign": None, "index": 0}}
+    continuous_ports: dict = {}
+    recordables: list = []
+
+    def __init__(self, deliver_interval: int = 1, tics_per_step: int = 100):
+        if int(deliver_interval) != deliver_interval or int(deliver_interval) < 1:
+            raise ValueError(f"volume_transmitter: deliver_interval must be a positive integer, got "
+                             f"{deliver_interval!r}")
+        self.n = 1
+        self.deliver_interval = int(deliver_interval)
+        self.tics_per_step = tics_per_step
+        self.times = [0.0]
+        self.counts = [0.0]
+
+    def prepare(self) -> None:
+        pass
+
+    def record(self, step: int, multiplicity: float) -> None:
+        if multiplicity > 0.0:
+            self.times.append(float(steps_to_ms(step + 1, self.tics_per_step)))
+            self.counts.append(float(multiplicity))
+
+    def batch(self) -> tuple[np.ndarray, np.ndarray]:
+        """The spikes since the last update: (times, multiplicities), entry 0 the batch's start."""
+        return np.asarray(self.times), np.asarray(self.counts)
+
+    def restart(self, t_trig: float) -> None:
+        self.times, self.counts = [t_trig], [0.0]
+
+
 @dataclass
 class Multimeter:
     """Samples variables of a population every ``interval`` ms; a sample at t is the state after the
@@ -163,9 +202,10 @@ class WeightRecorder:
     """Collects the weight each plastic connection sends with every spike, at the spike's time."""
 
     tics_per_step: int
-    connections: list = field(default_factory=list)
+    connections: list = field(default_factory=list)  # index of the connection within its projection
     stamps: list = field(default_factory=list)
     weights: list = field(default_factory=list)
+    projections: list = field(default_factory=list)  # the projection of each event (one recorder may serve several)
 
     @property
     def events(self) -> dict:

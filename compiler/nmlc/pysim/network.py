@@ -7,7 +7,9 @@ semantics: a spike emitted in step ``k`` and sent with a delay of ``D`` steps is
 target in step ``k + D`` (after the target's update block), a current sent in step ``k`` with delay
 ``D`` is received in step ``k + D`` and acts during step ``k + D + 1``. Plastic synapses run, like
 NEST's, only when a presynaptic spike passes: they first replay the postsynaptic spikes that
-reached them since their last spike (the whole delay counting as dendritic).
+reached them since their last spike (the whole delay counting as dendritic). As in NEST, a plastic
+synapse handles the spikes of one slice (``min_delay`` steps) at the start of the next slice, and a
+neuromodulated synapse also runs when its volume transmitter updates it at the end of a slice.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from .devices import (
     SpikeGenerator,
     SpikeRecorder,
     StepCurrentGenerator,
+    VolumeTransmitter,
     WeightRecorder,
     steps_to_ms,
 )
@@ -79,6 +82,7 @@ class Projection:
     synapse: Any = None
     weight_recorder: WeightRecorder | None = None
     is_current: bool = False
+    volume_transmitter: Population | None = None
     by_source: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -124,6 +128,9 @@ class Network:
         self._cnt: dict[int, np.ndarray] = {}
         self._cur: dict[int, np.ndarray] = {}
         self._history: dict[int, list[list[int]]] = {}  # post spike stamps of targets of plastic synapses
+        # per such target and quantity a synapse reads: the value at each of those spikes, per neuron
+        self._history_values: dict[int, dict[str, list[list[float]]]] = {}
+        self._pending: list[tuple] = []  # plastic synapses' spikes waiting for the next slice
 
     @property
     def time(self) -> float:
@@ -158,6 +165,17 @@ class Network:
     def step_current_generator(self, times, amplitudes) -> Population:
         pop = Population(self, StepCurrentGenerator(times, amplitudes, self.tics_per_step), len(self.populations),
                          "step_current_generator")
+        self.populations.append(pop)
+        return pop
+
+    def volume_transmitter(self, deliver_interval: int = 1) -> Population:
+        """A volume transmitter: connect neuromodulatory spike sources to it and pass it to ``connect``
+        (``volume_transmitter=``) for synapses with a neuromodulatory port."""
+        try:
+            vt = VolumeTransmitter(deliver_interval, self.tics_per_step)
+        except ValueError as exc:
+            raise SimulationError(str(exc)) from None
+        pop = Population(self, vt, len(self.populations), "volume_transmitter")
         self.populations.append(pop)
         return pop
 
@@ -200,11 +218,12 @@ class Network:
     def connect(self, source: Population, target: Population, *, weight=None, delay=None, port: str | None = None,
                 receptor: int | None = None, rule: str = "one_to_one", synapse=None,
                 synapse_params: dict | None = None, weight_recorder: WeightRecorder | None = None,
-                targets=None) -> Projection:
+                targets=None, volume_transmitter: Population | None = None) -> Projection:
         """Connect ``source`` to ``target`` (``one_to_one`` or ``all_to_all``), static or with a generated
         synapse class. ``delay`` is in ms (at least one step); ``port`` names the target port. Without
         ``weight``/``delay`` a static connection has weight 1 and delay 1 ms, a synapse model its defaults.
-        ``targets`` (indices into ``target``) connects a single source to those neurons only."""
+        ``targets`` (indices into ``target``) connects a single source to those neurons only. A synapse
+        with a neuromodulatory port needs ``volume_transmitter`` (see :meth:`volume_transmitter`)."""
         current = isinstance(source.model, StepCurrentGenerator)
         if targets is not None:
             tgt = np.asarray(targets, dtype=np.int64).ravel()
@@ -252,15 +271,51 @@ class Network:
             except (KeyError, ValueError) as exc:
                 raise SimulationError(str(exc.args[0]) if exc.args else str(exc)) from None
             syn.set_delays(steps_to_ms(dsteps, self.tics_per_step))
+            self._neuromodulation(syn, volume_transmitter)
+            reads = list(getattr(syn, "continuous_ports", []))
+            if reads:
+                self._snapshots(target, reads, syn.name)
             if syn.has_post:
                 self._history.setdefault(target.index, [[] for _ in range(target.n)])
+        elif volume_transmitter is not None:
+            raise SimulationError("volume_transmitter= applies to synapse models with a neuromodulatory port")
         if syn is not None:
             w = syn.get("weight")
         elif values:
             raise SimulationError(f"static connections take no parameters {sorted(values)}")
-        proj = Projection(source, target, src, tgt, w, dsteps, np.full(m, rec), syn, weight_recorder, current)
+        proj = Projection(source, target, src, tgt, w, dsteps, np.full(m, rec), syn, weight_recorder, current,
+                          volume_transmitter if syn is not None and syn.has_mod else None)
         self.projections.append(proj)
         return proj
+
+    @staticmethod
+    def _neuromodulation(syn, vt: Population | None) -> None:
+        if getattr(syn, "has_mod", False) and vt is None:
+            raise SimulationError(f"{syn.name} has a neuromodulatory port: give it a volume transmitter "
+                                  "(connect(..., volume_transmitter=net.volume_transmitter()))")
+        if vt is not None and not getattr(syn, "has_mod", False):
+            raise SimulationError(f"{syn.name} has no neuromodulatory port, so it takes no volume transmitter")
+        if vt is not None and not isinstance(vt.model, VolumeTransmitter):
+            raise SimulationError("volume_transmitter= must be a population made by net.volume_transmitter()")
+
+    def _snapshots(self, target: Population, names: list[str], synapse: str) -> None:
+        """Make ``target`` record ``names`` at its spikes: a synapse's continuous inputs read them."""
+        model = target.model
+        if not hasattr(model, "snapshot_at_spikes"):
+            raise SimulationError(f"{synapse} reads {', '.join(names)} from its postsynaptic neuron, which "
+                                  f"{target.label} does not provide")
+        wanted = list(dict.fromkeys([*model.snapshots(), *names]))
+        try:
+            model.snapshot_at_spikes(wanted)
+        except KeyError as exc:
+            raise SimulationError(f"{synapse} reads the continuous input(s) {', '.join(names)} from its "
+                                  f"postsynaptic neuron: {exc.args[0]}") from None
+        self._history.setdefault(target.index, [[] for _ in range(target.n)])
+        values = self._history_values.setdefault(target.index, {})
+        for name in wanted:
+            if name not in values:
+                # spikes recorded before the snapshot was requested read NaN
+                values[name] = [[np.nan] * len(h) for h in self._history[target.index]]
 
     # ------------------------------------------------------------------ running
     def _buffers(self) -> None:
@@ -329,27 +384,72 @@ class Network:
         for proj in self.projections:
             sources.setdefault(proj.source.index, []).append(proj)
         end = self.step + steps
+        with np.errstate(all="ignore"):  # once for the loop, not once per model and step
+            self._run(self.step, end, sources, min_delay)
+        self.step = end
+
+    def _run(self, start: int, end: int, sources: dict, min_delay: int) -> None:
+        """The step loop of :meth:`simulate` (steps ``start`` to ``end - 1``)."""
         ring = self._ring
-        for k in range(self.step, end):
+        # what each population does per step, decided once: emit, send a current, update, or collect
+        kinds = []
+        for pop in self.populations:
+            m = pop.model
+            if isinstance(m, SpikeGenerator):
+                kinds.append((pop, 0, m.emitted))
+            elif isinstance(m, StepCurrentGenerator):
+                kinds.append((pop, 1, m.value))
+            elif isinstance(m, VolumeTransmitter):
+                kinds.append((pop, 3, [p for p in self.projections if p.volume_transmitter is pop]))
+            else:
+                i = pop.index
+                # the population's input buffers, and whether they have any ports to clear
+                bufs = (self._spk[i], self._cnt[i], self._cur[i])
+                kinds.append((pop, 2, (getattr(m, "update_unguarded", m.update), bufs,
+                                       bufs[0].shape[1] > 0, bufs[2].shape[1] > 0)))
+        for k in range(start, end):
             slot = k % ring
+            if self._pending:  # NEST delivers a slice's spikes to plastic synapses at the start of the next one
+                self._flush(k, min_delay)
             spiked: dict[int, tuple[np.ndarray, np.ndarray]] = {}
             currents: dict[int, float] = {}
-            for pop in self.populations:
-                m = pop.model
-                if isinstance(m, SpikeGenerator):
-                    w, c = m.emitted(k)
+            for pop, kind, step_fn in kinds:
+                if kind == 0:
+                    w, c = step_fn(k)
                     if c[0]:
                         spiked[pop.index] = (np.array([True]), w, c.astype(float))
                     continue
-                if isinstance(m, StepCurrentGenerator):
-                    currents[pop.index] = m.value(k)
+                if kind == 1:
+                    currents[pop.index] = step_fn(k)
                     continue
                 i = pop.index
-                n_spikes = m.update(k, self._spk[i][slot], self._cnt[i][slot], self._cur[i][slot])
-                self._spk[i][slot] = 0.0
-                self._cnt[i][slot] = 0.0
-                self._cur[i][slot] = 0.0
-                if np.count_nonzero(n_spikes):  # several spikes of one neuron in one step count as multiplicity
+                if kind == 3:
+                    vt = pop.model
+                    vt.record(k, float(self._cnt[i][slot][0, 0]))
+                    self._spk[i][slot] = 0.0
+                    self._cnt[i][slot] = 0.0
+                    if (k + 1) % (vt.deliver_interval * min_delay) == 0:
+                        t_trig = float(steps_to_ms(k + 1, self.tics_per_step))
+                        for proj in step_fn:
+                            self._trigger(proj, t_trig)
+                        vt.restart(t_trig)
+                    continue
+                update, (spk, cnt, cur), has_spikes, has_currents = step_fn
+                spk, cnt, cur = spk[slot], cnt[slot], cur[slot]
+                try:
+                    n_spikes = update(k, spk, cnt, cur)
+                except Exception as exc:
+                    # a model's own run-time error (NaN at the minimum step, a vector index out of range)
+                    if getattr(exc, "nmlc_runtime_error", False):
+                        raise SimulationError(f"{pop.label} in the step ending at "
+                                              f"{float(steps_to_ms(k + 1, self.tics_per_step))} ms: {exc}") from None
+                    raise
+                if has_spikes:
+                    spk.fill(0.0)
+                    cnt.fill(0.0)
+                if has_currents:
+                    cur.fill(0.0)
+                if n_spikes.any():  # several spikes of one neuron in one step count as multiplicity
                     spiked[i] = (n_spikes > 0, None, n_spikes.astype(float))
             for i, (fired, _, count) in spiked.items():
                 idx = np.repeat(np.nonzero(fired)[0], count[fired].astype(np.int64))
@@ -358,15 +458,24 @@ class Network:
                         rec.senders.extend(idx.tolist())
                         rec.stamps.extend([k + 1] * len(idx))
                 if i in self._history:
-                    for j in idx:
+                    for j in idx.tolist():
                         self._history[i][j].append(k + 1)
+                    snaps = self._history_values.get(i)
+                    if snaps:
+                        now = self.populations[i].model.snapshots()
+                        for name, per_neuron in snaps.items():
+                            for j in idx.tolist():
+                                per_neuron[j].append(float(now[name][j]))
             for i, value in currents.items():
                 for proj in sources.get(i, []):
                     slots = (k + proj.delay) % ring
                     np.add.at(self._cur[proj.target.index], (slots, proj.receptor, proj.tgt), proj.weight * value)
             for i, (fired, wsum, count) in spiked.items():
                 for proj in sources.get(i, []):
-                    self._send(proj, k, fired, wsum, count)
+                    if proj.synapse is None:
+                        self._send(proj, k, fired, wsum, count)
+                    else:
+                        self._pending.append((proj, k, fired, wsum, count))
             stamp = k + 1
             for mm in self.multimeters:
                 if stamp % mm.interval_steps == 0:
@@ -375,7 +484,51 @@ class Network:
                         mm.pending.append(sample)
                     else:
                         mm.store(sample)
-        self.step = end
+
+    def _flush(self, k: int, min_delay: int) -> None:
+        """Run the plastic synapses' spikes of slices that ended before step ``k``."""
+        due = [p for p in self._pending if p[1] // min_delay < k // min_delay]
+        if due:
+            self._pending = [p for p in self._pending if p[1] // min_delay >= k // min_delay]
+            for proj, k_emit, fired, wsum, count in due:
+                self._send(proj, k_emit, fired, wsum, count)
+
+    def _post_events(self, proj: Projection, active: np.ndarray, t_until: float):
+        """Per connection: the postsynaptic spikes that reached it since it last ran (arrival times) and
+        their snapshots of the quantities the synapse reads, and those quantities' current values."""
+        syn = proj.synapse
+        reads = list(getattr(syn, "continuous_ports", []))
+        now = None
+        if reads:
+            model = proj.target.model
+            now = {name: model.quantity(name)[proj.tgt[active]] for name in reads}
+        if not syn.has_post:
+            return None, None, now
+        hist = self._history[proj.target.index]
+        snaps = self._history_values.get(proj.target.index, {})
+        d = steps_to_ms(proj.delay[active], self.tics_per_step)
+        t_last = syn.last_times(active)
+        post, values = [], ([] if reads else None)
+        for c, conn in enumerate(active.tolist()):
+            j = proj.tgt[conn]
+            times = steps_to_ms(np.asarray(hist[j], dtype=np.int64), self.tics_per_step)
+            lo, hi = t_last[c] - d[c] + STDP_EPS, t_until - d[c] + STDP_EPS
+            sel = (times >= lo) & (times < hi)
+            post.append(times[sel] + d[c])
+            if reads:
+                values.append({name: np.asarray(snaps[name][j], dtype=float)[sel] for name in reads})
+        return post, values, now
+
+    def _mod_batch(self, proj: Projection):
+        return proj.volume_transmitter.model.batch() if proj.volume_transmitter is not None else None
+
+    def _trigger(self, proj: Projection, t_trig: float) -> None:
+        """The volume transmitter's update of every connection of ``proj`` at ``t_trig``."""
+        active = np.arange(len(proj))
+        if active.size == 0:
+            return
+        post, values, now = self._post_events(proj, active, t_trig)
+        proj.synapse.trigger(active, t_trig, post, self._mod_batch(proj), values, now, STDP_EPS)
 
     def _send(self, proj: Projection, k: int, fired: np.ndarray, wsum: np.ndarray | None, count: np.ndarray) -> None:
         """Deliver the spikes of ``fired`` sources; ``wsum`` are a generator's summed spike weights
@@ -392,25 +545,19 @@ class Network:
             self._deliver(proj.target, (k + proj.delay[active]) % ring, proj.receptor[active], proj.tgt[active], w,
                           n_spikes)
             return
-        # a plastic synapse: replay the postsynaptic spikes that reached it, then the presynaptic spike
+        # a plastic synapse: replay the neuromodulatory and postsynaptic spikes that reached it, then the
+        # presynaptic spike; a spike of multiplicity m passes once and acts m times at the target (NEST)
         t_spike = float(steps_to_ms(k + 1, self.tics_per_step))
-        post = None
-        if proj.synapse.has_post:
-            hist = self._history[proj.target.index]
-            d = steps_to_ms(proj.delay[active], self.tics_per_step)
-            t_last = proj.synapse.last_times(active)
-            post = []
-            for c, conn in enumerate(active):
-                times = steps_to_ms(np.asarray(hist[proj.tgt[conn]], dtype=np.int64), self.tics_per_step)
-                lo, hi = t_last[c] - d[c] + STDP_EPS, t_spike - d[c] + STDP_EPS
-                post.append(times[(times >= lo) & (times < hi)] + d[c])
-        weights, sent = proj.synapse.send(active, t_spike, post)
+        post, values, now = self._post_events(proj, active, t_spike)
+        weights, sent = proj.synapse.send(active, t_spike, post, self._mod_batch(proj), values, now, STDP_EPS)
         if proj.weight_recorder is not None:
             wr = proj.weight_recorder
             wr.connections.extend(active[sent].tolist())
             wr.stamps.extend([k + 1] * int(sent.sum()))
             wr.weights.extend(weights[sent].tolist())
+            wr.projections.extend([proj] * int(sent.sum()))
         if sent.any():
             a = active[sent]
-            count = np.ones(a.size)
-            self._deliver(proj.target, (k + proj.delay[a]) % ring, proj.receptor[a], proj.tgt[a], weights[sent], count)
+            mult = n_spikes[sent]
+            self._deliver(proj.target, (k + proj.delay[a]) % ring, proj.receptor[a], proj.tgt[a],
+                          weights[sent] * mult, mult)

@@ -196,7 +196,10 @@ class ModelChecker:
                     if dn.size is not None and dn.order:
                         self.report("E0401", dn.loc, what="a vector", where="a derivative's initial value")
                 if decl.init is not None:
-                    region = Region("init", init_check=self._init_rule(kind, [dn.full_name for dn in decl.names]))
+                    kernel_init = any((sym := self.table.get(dn.full_name)) is not None and sym.kind == "kernel"
+                                      for dn in decl.names)
+                    region = Region("init", init_check=self._init_rule(kind, [dn.full_name for dn in decl.names]),
+                                    untyped=kernel_init)
                     with self._region(region):
                         value = self.ex.infer(decl.init, ty.unit if ty.numeric else None)
                         self.ex.coerce(decl.init, value, ty, f"the initial value of `{first.full_name}`")
@@ -511,6 +514,15 @@ class ModelChecker:
         """The type of an assignment's target; reports targets that cannot be assigned."""
         name = target.name
         if target.order:
+            deriv = self.table.get(name + "'" * target.order)
+            if deriv is not None and deriv.kind == "state" and self.ex.scope is not None and \
+                    self.ex.scope.lookup(name) is None:
+                # `x'` declared in the state block is a state of its own (the second-order ODE's
+                # first derivative): handlers may set it, e.g. `I_syn' += w * e / tau` for an alpha PSC
+                self.facts.resolved[id(target)] = deriv
+                ty = self.ex._indexed(target, self.var_types.get(deriv.name, ERROR), deriv.is_vector)
+                self.facts.units[id(target)] = ty.unit if ty.numeric else None
+                return ty
             self.report("E0207", loc_span(target), name=f"{name}{chr(39) * target.order}",
                         what="a derivative, defined by the equations block",
                         hint="assign the variable itself, or change its ODE")
@@ -525,7 +537,9 @@ class ModelChecker:
                 self.ex._undeclared(target)
                 return ERROR
             self.facts.resolved[id(target)] = sym
-            if sym.kind != "state":
+            # NESTML 2-4 kept counters such as the refractory count `r` in the internals block and
+            # changed them in `update`; they stay assignable (reset whenever parameters change)
+            if sym.kind not in ("state", "internal"):
                 what = {"parameter": "a parameter; parameters change only through SetStatus",
                         "internal": "an internal, computed from the parameters",
                         "kernel": "a kernel"}.get(sym.kind, _article(sym.kind))

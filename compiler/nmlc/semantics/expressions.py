@@ -71,6 +71,7 @@ class Region:
     block: str = ""  # for statements: update | onReceive | onCondition | function
     kernels: frozenset[str] = frozenset()  # the kernel(s) being defined: one `kernel` statement's names
     init_check: Callable[[Symbol, n.Name], str | None] | None = None  # init regions: why a read is invalid
+    untyped: bool = False  # a kernel's initial value: NESTML's kernels are untyped, so no W0103/W0106 there
 
 
 class ExprChecker:
@@ -93,6 +94,8 @@ class ExprChecker:
 
     # ------------------------------------------------------------------------------ reporting
     def report(self, code: str, loc: Loc, hint: str | None = None, notes: list[str] | None = None, **args) -> None:
+        if code in ("W0103", "W0106") and (self.region.kind == "kernel" or self.region.untyped):
+            return  # kernels are untyped in NESTML: plain numbers and quantities mix there silently
         key = (code, loc.line, loc.col, tuple(sorted((k, str(v)) for k, v in args.items())))
         if key in self._seen:  # a subexpression re-typed with a new expected unit
             return
@@ -141,6 +144,14 @@ class ExprChecker:
             if target.kind == "integer" and ty.kind == "real" and lenient:
                 self.report("W0105", loc, name=context.split("`")[1] if "`" in context else context)
             return
+        retimed = ty.retimed(target.unit)
+        if retimed is not None:  # NESTML 2-7: a typed port's summed weight, an untyped delta kernel
+            self._convert(expr, retimed, target.unit)
+            return
+        if lenient and ty.retime is not None and (ty.unit * ty.retime).is_dimensionless \
+                and not target.unit.is_dimensionless:
+            # NESTML 2-7: the summed weight of a port typed `real`, stored in a quantity
+            ty = Ty(ty.kind, ty.unit * ty.retime)
         if lenient and (ty.unit.is_dimensionless or target.unit.is_dimensionless):
             if target.unit.is_dimensionless:
                 canon = canonical_unit(ty.unit)
@@ -343,8 +354,11 @@ class ExprChecker:
         if sym.kind == "continuous_port":
             return Ty("real", base, unknown)
         in_equations = self.region.kind == "equations"
-        per = MS ** -1 if in_equations else lookup_unit("s") ** -1
-        return Ty("real", base * per, unknown, dirac=in_equations)
+        second = lookup_unit("s")
+        per = MS ** -1 if in_equations else second ** -1
+        # NESTML 2-7 read a typed port in a statement as the summed weight itself (`V_m += spikes`)
+        retime = second if not in_equations and sym.type is not None and weight is not None else None
+        return Ty("real", base * per, unknown, dirac=in_equations, retime=retime)
 
     def port_unit(self, sym: Symbol) -> Unit | None:
         """The weight unit of a spike port (its declared type), or a continuous port's unit; None while inferred."""
@@ -394,6 +408,14 @@ class ExprChecker:
         port = sym.node
         assert isinstance(port, n.InputPort)
         attr = next((a for a in port.attributes if a.name == node.attr), None)
+        if attr is None and node.attr == "weight" and not port.attributes:
+            # every spike event has a weight: `spikes.weight` needs no declared attribute (NESTML 8)
+            weight = self.port_unit(sym)
+            unknown = ((sym.name, _ONE),) if weight is None else ()
+            base = weight if weight is not None else DIMENSIONLESS
+            if self.region.kind == "equations":
+                return Ty("real", base / MS, unknown, dirac=True)
+            return Ty("real", base, unknown)
         if attr is None:
             names = ", ".join(f"`{a.name}`" for a in port.attributes)
             self.report("E0213", loc_span(node), port=port.name, name=node.attr,
@@ -467,7 +489,9 @@ class ExprChecker:
         except UnitError as exc:
             self.report("E0301", loc_span(expr), detail=exc.message)
             return ERROR
-        return Ty(kind, unit, mul_unknown(lt.unknown, rt.unknown, sign), dirac=lt.dirac or rt.dirac)
+        retime = lt.retime if lt.retime is not None else (
+            rt.retime if op == "*" or rt.retime is None else rt.retime ** -1)
+        return Ty(kind, unit, mul_unknown(lt.unknown, rt.unknown, sign), dirac=lt.dirac or rt.dirac, retime=retime)
 
     def _additive(self, expr: n.Binary, expected: Unit | None) -> Ty:
         lt = self.infer(expr.left, expected)
@@ -496,13 +520,22 @@ class ExprChecker:
         if lt.flex and rt.flex:
             return Ty(kind, lt.unit, flex=True)
         if lt.flex:
-            return Ty(kind, rt.unit, rt.unknown, dirac=dirac)
+            return Ty(kind, rt.unit, rt.unknown, dirac=dirac, retime=rt.retime)
         if rt.flex:
-            return Ty(kind, lt.unit, lt.unknown, dirac=dirac)
+            return Ty(kind, lt.unit, lt.unknown, dirac=dirac, retime=lt.retime)
         if not (lt.known and rt.known):
             return Ty(kind, lt.unit, lt.unknown if not lt.known else rt.unknown, dirac=dirac)
         if lt.unit.same_dimension(rt.unit):
             self._convert(right, rt.unit, lt.unit)
+            return Ty(kind, lt.unit, dirac=dirac, retime=lt.retime if lt.retime == rt.retime else None)
+        # NESTML 2-7 read some values without a time factor (see Ty.retime): fit one operand to the other
+        retimed = lt.retimed(rt.unit)
+        if retimed is not None:
+            self._convert(right, rt.unit, retimed)
+            return Ty(kind, retimed, dirac=dirac)
+        retimed = rt.retimed(lt.unit)
+        if retimed is not None:
+            self._convert(right, retimed, lt.unit)
             return Ty(kind, lt.unit, dirac=dirac)
         if lt.unit.is_dimensionless != rt.unit.is_dimensionless:
             # A plain number next to a physical quantity is taken in the quantity's unit, with a
@@ -770,9 +803,12 @@ class ExprChecker:
             if len(call.args) not in (0, len(wanted)):
                 self._arity(call, len(wanted), len(wanted))
         elif self.kind == "synapse" or call.func == "deliver_spike":
+            # emit_spike(w, d) (NESTML 5-8), emit_spike(w) (NESTML 9: the connection's delay), or
+            # emit_spike() (the synapse's weight variable)
             wanted = [("weight", None), ("delay", real(MS))]
-            if len(call.args) != 2:
-                self.report("E0304", call.loc, name=call.func, expected="2 (weight, delay) in a synapse",
+            if len(call.args) > 2 or (call.func == "deliver_spike" and len(call.args) != 2):
+                self.report("E0304", call.loc, name=call.func, expected="2 (weight, delay) in a synapse" if
+                            call.func == "deliver_spike" else "at most 2 (weight, delay) in a synapse",
                             got=len(call.args))
         else:
             wanted = []
@@ -839,7 +875,10 @@ class ExprChecker:
             return ERROR
         unknown = ((port.name, _ONE),) if weight is None else ()
         unit = kernel_ty.unit * (weight if weight is not None else DIMENSIONLESS)
-        return Ty("real", unit, unknown, dirac=kernel_ty.dirac)
+        # NESTML's kernels are untyped: convolve(delta_kernel, port) had the port's unit, so models
+        # write `(mV / pA / ms) * convolve(G, spikes)`; the per-ms reading here also accepts that
+        retime = MS if kernel_ty.dirac and weight is not None else None
+        return Ty("real", unit, unknown, dirac=kernel_ty.dirac, retime=retime)
 
     def _rule_sift(self, call: n.Call, expected: Unit | None) -> Ty:
         port, weight, ok = self._spike_port_arg(call.args[0], "sift")

@@ -35,6 +35,12 @@ class Ty:
     ``flex`` marks the literals ``0`` and ``inf``, which fit any unit; ``dirac`` marks a train of
     Dirac deltas (a spike port read in an equation); ``unknown`` holds powers of the not yet
     inferred weight units of untyped ports, by port name.
+
+    ``retime`` is a time unit by which NESTML 2-7 read the same number differently: a typed spike
+    port in a statement was the summed weight w (today w per second, ``spikes * s``), and a
+    convolution with ``delta(t)`` had the port's unit (kernels were untyped; today it is per ms).
+    Where the unit as computed does not fit its context but the unit times ``retime`` does, the
+    value is taken in that unit, numerically unchanged.
     """
 
     kind: str
@@ -42,6 +48,7 @@ class Ty:
     unknown: Unknowns = ()
     flex: bool = False
     dirac: bool = False
+    retime: Unit | None = None
 
     @property
     def numeric(self) -> bool:
@@ -57,6 +64,14 @@ class Ty:
 
     def with_unit(self, unit: Unit, unknown: Unknowns = ()) -> Ty:
         return Ty(self.kind, unit, unknown, False, self.dirac)
+
+    def retimed(self, other: Unit | None) -> Unit | None:
+        """This value's unit read the NESTML 2-7 way (times ``retime``), if that has the dimension of
+        ``other`` and the unit as computed does not; else None."""
+        if self.retime is None or self.unit is None or other is None or self.unit.same_dimension(other):
+            return None
+        alt = self.unit * self.retime
+        return alt if alt.same_dimension(other) else None
 
     def describe(self) -> str:
         """The type in words, for messages: "mV/ms", "an integer", "a boolean", ..."""

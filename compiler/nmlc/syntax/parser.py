@@ -18,7 +18,9 @@ from lark.indenter import DedentError, Indenter
 
 from ..diagnostics import Diagnostics, Loc
 from . import nodes as n
+from .legacy import normalise_end_blocks
 
+_CALL_ALIASES = {"curr_sum": "convolve", "cond_sum": "convolve"}
 PRIMITIVE_TYPES = frozenset({"real", "integer", "boolean", "string", "void"})
 MAX_NESTING = 100
 # Depth of the syntax tree (blocks, statements, operators) that later passes may walk recursively; a
@@ -178,7 +180,13 @@ class _Builder(Transformer):
                 kwargs.append(item)
             else:
                 args.append(item)
-        return n.Call(_loc_of(self.file, tok), str(tok), args, kwargs)
+        # NESTML 2's curr_sum / cond_sum are today's convolve
+        name = _CALL_ALIASES.get(str(tok), str(tok))
+        if len(args) == 2 and (name == "get_weight" or (name == "sift" and _is_time(args[1]))):
+            # the weight of the spikes arriving now on a port, spelt get_weight(port, t) or
+            # sift(port, t) by NESTML development versions: sift(port, 1)
+            name, args = "sift", [args[0], n.Num(args[1].loc, "1", True)]
+        return n.Call(_loc_of(self.file, tok), name, args, kwargs)
 
     def kwarg(self, c):
         return (str(c[0]), c[1])
@@ -317,7 +325,19 @@ class _Builder(Transformer):
     def var_block(self, c):
         kw = c[0]
         kind = "state" if str(kw) == "initial_values" else str(kw)
-        return n.VarBlock(_loc_of(self.file, kw), kind, _nodes(c, n.Declaration))
+        block = n.VarBlock(_loc_of(self.file, kw), kind, _nodes(c, n.Declaration))
+        inlines = _nodes(c, n.Inline)
+        if not inlines:
+            return block
+        # derived values declared among the variables (NESTML 1-2) are inline expressions
+        return ("blocks", [block, n.EquationsBlock(inlines[0].loc, inlines)])
+
+    def var_inline(self, c):
+        name_tok = next(x for x in c if isinstance(x, Token) and x.type == "NAME")
+        type_ = _nodes(c, n.TypeExpr)[0]
+        rhs = [x for x in c if isinstance(x, n.Expr)][-1]
+        loc = _loc_of(self.file, name_tok)
+        return n.Inline(loc, str(name_tok), type_, rhs, True, self._comment(loc))
 
     def equations_block(self, c):
         items = [x for x in c if isinstance(x, (n.Ode, n.Inline, n.Kernel))]
@@ -359,7 +379,8 @@ class _Builder(Transformer):
 
     def model(self, c):
         kw, name = c[0], c[1]
-        blocks = [x for x in c[2:] if isinstance(x, n.Block)]
+        items = [y for x in c[2:] for y in (x[1] if isinstance(x, tuple) and x[0] == "blocks" else [x])]
+        blocks = [x for x in items if isinstance(x, n.Block)]
         docs = [x[1] for x in c[2:] if isinstance(x, tuple) and x[0] == "docstring"]
         return n.Model(_loc_of(self.file, kw), str(name), str(kw), blocks, "\n".join(docs))
 
@@ -370,6 +391,11 @@ class _Builder(Transformer):
             if not model.docstring:
                 model.docstring = _comment_docstring(self.lines, model.loc.line) or "\n".join(loose_docs)
         return n.CompilationUnit(Loc(self.file, 1, 1), models)
+
+
+def _is_time(expr: n.Expr) -> bool:
+    """The predefined current time `t` (which no model may declare)."""
+    return isinstance(expr, n.Name) and expr.name == "t" and expr.order == 0 and expr.index is None
 
 
 def _unit_text(unit: n.Expr) -> str:
@@ -528,6 +554,8 @@ def parse_text(text: str, file: str, diags: Diagnostics) -> n.CompilationUnit | 
         diags.report("E0110", Loc(file, 1, 1), size=len(text), limit=MAX_FILE_BYTES)
         return None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # NESTML 2-5 closed blocks with `end` lines; the grammar reads blocks from indentation
+    text = normalise_end_blocks(text)
     if not _check_layout(text, file, diags):
         return None
     if not text.endswith("\n"):

@@ -158,23 +158,33 @@ def test_control_flow_is_masked_per_neuron(tmp_path):
 
 
 @pytest.mark.parametrize("text, fragment", [
-    ("""model vec:
+    ("""model vecport:
+    state:
+        y real = 0
+    input:
+        spikes[2] <- spike
+    update:
+        y += 1
+""", "vector port `spikes`"),
+    ("""model vecsyn:
     parameters:
+        d ms = 1 ms
         n integer = 2
-        w[n] real = 0
+        ws[n] real = 1
+    input:
+        pre_spikes <- spike
+    output:
+        spike(weight real, delay ms)
+    onReceive(pre_spikes):
+        emit_spike(ws[0], d)
+""", "vector variable `ws`"),
+    ("""model veclocal:
     state:
         y real = 0
     update:
-        y = w[0]
-""", "vector variable `w` is not supported by the Python target"),
-    ("""model stiff:
-    state:
-        x real = 1  # nmlc: solver = implicit
-    equations:
-        x' = -x**3
-    update:
-        integrate_odes()
-""", "the `implicit` solver"),
+        buf[3] real = 0
+        y = 1
+""", "a local vector variable"),
 ])
 def test_unsupported_features_are_clear_errors(tmp_path, text, fragment):
     src = write_model(tmp_path, text)
@@ -225,3 +235,54 @@ def test_several_spikes_in_one_step_are_all_counted(built):
     times = spikes["times"]
     assert len(times) > 500  # more spikes than the 500 steps
     assert len(np.unique(times)) < len(times)
+
+
+def test_convolutions_advance_once_per_step_however_often_integrate_odes_runs(tmp_path):
+    """A kernel's state decays exactly once per step: with one integrate_odes call, with two, and with none
+    (caught up after the update block), as on the NEST target."""
+    src = write_model(tmp_path, """model kern:
+    parameters:
+        tau ms = 5 ms
+        mode integer = 0
+    state:
+        x real = 0
+    equations:
+        kernel K = exp(-t / tau)
+        x' = -x / ms + convolve(K, spikes) / ms
+    input:
+        spikes <- spike
+    update:
+        if mode == 1:
+            integrate_odes()
+            integrate_odes()
+        elif mode == 0:
+            integrate_odes()
+""")
+    cls = nmlc.build([src], tmp_path / "cache", target="python")["kern"]
+    (kstate,) = cls.internal_state
+    net = Network(0.1)
+    pop = net.create(cls, 3, {"mode": [0, 1, 2]})
+    net.connect(net.spike_generator([1.0]), pop, rule="all_to_all", weight=2.0, delay=0.1)
+    mm = net.multimeter(pop, [kstate], 0.1)
+    net.simulate(10.0)
+    ev = mm.events
+    t, k = ev["times"], ev[kstate]
+    after = t > 1.05
+    expected = 2.0 * np.exp(-(t[after] - 1.1) / 5.0)  # the spike arrives in the step ending at 1.1 ms
+    for col in range(3):
+        assert np.allclose(k[after, col], expected, rtol=1e-12, atol=0.0)
+
+
+def test_print_interpolates_names_with_units(tmp_path, capfd):
+    src = write_model(tmp_path, """model talk:
+    parameters:
+        tau ms = 10 ms
+    state:
+        x real = 0
+    update:
+        x += 1
+        println("tau={tau}, x={x} and {x}")
+""")
+    obj = nmlc.build([src], tmp_path / "cache", target="python")["talk"](1, 0.1)
+    obj.update(0, [], [], [])
+    assert capfd.readouterr().out == "tau=10.0 ms, x=1.0 and 1.0\n"

@@ -125,7 +125,24 @@ class NeuronGenerator:
         for name in requested:
             matched = [s for s in ir.ode_states if s == name or s.startswith(name + DERIV_SUFFIX)]
             wanted.update(matched)
-        wanted |= kernel_states
+        if not kernel_states:
+            return self._integrate_states(wanted)
+        # Convolution states advance exactly once per step (as in NESTML), however often integrate_odes
+        # runs in the step, and also when it does not run at all (see _kernel_catch_up)
+        return ["if ( not __kernels_advanced )", "{", *["  " + ln for ln in self._integrate_states(
+            wanted | kernel_states)], "  __kernels_advanced = true;", "}", "else", "{",
+                *["  " + ln for ln in self._integrate_states(wanted - kernel_states)], "}"]
+
+    def _kernel_catch_up(self) -> list[str]:
+        """After the update block: advance the convolution states if no integrate_odes call did."""
+        kernel_states = {s for ks in self.ir.kernel_states for s in ks.states}
+        if not kernel_states:
+            return []
+        return ["if ( not __kernels_advanced )", "{",
+                *["  " + ln for ln in self._integrate_states(kernel_states)], "}"]
+
+    def _integrate_states(self, wanted: set[str]) -> list[str]:
+        ir = self.ir
         lines: list[str] = []
         for i, block in enumerate(ir.plan.blocks):
             if isinstance(block, ExactBlock):
@@ -213,10 +230,34 @@ class NeuronGenerator:
             read = {node.name for node in h.cond.walk() if isinstance(node, n.Name)}
             if not read & names:
                 continue
+            # Only a reset acts within the step: a handler that falsifies its own condition (it assigns
+            # what the condition reads; `V_prev < V_th and V_m >= V_th` with an AHP kick stays true and
+            # is checked once, after the step) and does not start a refractory period that the update
+            # block reads to choose what to integrate (NESTML's `refr_t`/`r` pattern: the reset state
+            # must then hold until the step ends, as NESTML checks onCondition after the step).
+            assigned = {node.target.name for node in h.walk() if isinstance(node, n.Assign)}
+            if not assigned & read or assigned & self._integration_guards():
+                continue
             cond = stmts.expr(h.cond)
             out += [*store, f"if ( {cond} )", "{", *["  " + ln for ln in stmts.block(h.body)], *["  " + ln for ln in load],
                     f"  {self._stepper_reset(block)}", "}"]
         return out
+
+    def _integration_guards(self) -> set[str]:
+        """Names read by the conditions of `if`/`while` statements of the update block that decide
+        which integrate_odes call runs."""
+        guards: set[str] = set()
+        for ub in self.ir.model.blocks_of(n.UpdateBlock):
+            for node in ub.walk():
+                if isinstance(node, n.If):
+                    conds = [c for c, _ in node.branches]
+                elif isinstance(node, n.While):
+                    conds = [node.cond]
+                else:
+                    continue
+                if any(isinstance(x, n.Call) and x.func == "integrate_odes" for x in node.walk()):
+                    guards |= {x.name for c in conds for x in c.walk() if isinstance(x, n.Name)}
+        return guards
 
     def _stepper_reset(self, block: NumericBlock) -> str:
         index = self.ir.plan.blocks.index(block)
@@ -224,6 +265,10 @@ class NeuronGenerator:
 
     def render(self) -> GeneratedModel:
         ir = self.ir
+        for p in ir.spike_ports:
+            if p.size is not None:  # one receptor per element is not generated yet: say so, not a C++ error
+                raise IRError(p.node or ir.model, f"the vector spike port `{p.name}` (one receptor per element; "
+                                                  f"declare one port per receptor instead)", "E0602")
         stmts = StatementPrinter(ir, dict(self.names), self._integrate, self._emit_spike, ir.lowerer_resolve,
                                  self.conversions, {f.name: f for f in ir.model.functions})
         ctx: dict = {"cls": self.cls, "namespace": self.namespace, "version": __version__,
@@ -244,14 +289,19 @@ class NeuronGenerator:
             key = v.name + DERIV_SUFFIX * v.order
             user_state.add(key)
             s_over[key] = key
-        sp = self._with(s_over)
+        # the State_ constructor sees only the parameters: initial values that read internals (or the
+        # resolution) get the internals' definitions substituted
+        s_over["__h"] = "nest::Time::get_resolution().get_ms()"
+        sp = NestCppPrinter({**self.names, **s_over}, {"__nmlc_steps": "__nmlc_steps",
+                                                       "__nmlc_long": "static_cast< long >"})
+        internal_defs = self._internal_definitions()
         for v in ir.state:
             key = v.name + DERIV_SUFFIX * v.order
             c = self._var_ctx(v)
             c["name"] = key
             c["exposed"] = True
             state_vars.append(c)
-            state_init.append(self._init_line(v, key, sp))
+            state_init.append(self._init_line(v, key, sp, internal_defs))
         for s in ir.ode_states:
             if s not in user_state:
                 state_vars.append({"name": s, "ctype": "double", "doc": "convolution state", "exposed": False,
@@ -339,8 +389,10 @@ class NeuronGenerator:
             body = []
             for ub in update_blocks:
                 body += stmts.block(ub.body)
+            if ir.kernel_states:
+                body = ["bool __kernels_advanced = false;", *body, *self._kernel_catch_up()]
         else:
-            body = self._integrate([])
+            body = self._integrate_states(set(ir.ode_states))
         ctx["update_body"] = body
         after = list(jump_lines)
         handlers = sorted(ir.model.blocks_of(n.OnReceive), key=lambda h: _priority(h.priority))
@@ -433,21 +485,32 @@ class NeuronGenerator:
             out.append({"signature": sig, "definition": definition})
         return out
 
-    def _init_line(self, v, target: str, printer: NestCppPrinter) -> str:
+    def _init_line(self, v, target: str, printer: NestCppPrinter, subs: dict | None = None) -> str:
         if v.size is None:
-            return f"{target} = {self._init(v, printer)};"
+            return f"{target} = {self._init(v, printer, subs)};"
         size = printer.doprint(self.ir.lowerer(v.size))
-        return f"{target}.assign( static_cast< size_t >( {size} ), {self._init(v, printer)} );"
+        return f"{target}.assign( static_cast< size_t >( {size} ), {self._init(v, printer, subs)} );"
+
+    def _internal_definitions(self) -> dict:
+        """Each internal's value as an expression of parameters and state (internals substituted)."""
+        defs: dict = {}
+        for v in self.ir.internals:
+            if v.size is None and v.init is not None and v.ctype in ("double", "long"):
+                value = self.ir.lowerer(v.init).xreplace(defs)
+                defs[sym(v.name)] = sympy.Function("__nmlc_long")(value) if v.ctype == "long" else value
+        return defs
 
     def _var_ctx(self, v) -> dict:
         ctype = v.ctype if v.size is None else f"std::vector< {v.ctype} >"
         return {"name": v.name, "ctype": ctype, "doc": cpp_comment(f"{v.comment} [{v.unit}]" if v.unit else v.comment),
                 "key": cpp_string(v.name), "exposed": True}
 
-    def _init(self, v, printer: NestCppPrinter) -> str:
+    def _init(self, v, printer: NestCppPrinter, subs: dict | None = None) -> str:
         if v.init is None:
             return "0" if v.ctype != "std::string" else '""'
         value = self.ir.lowerer(v.init)
+        if subs:
+            value = value.xreplace(subs)
         text = printer.doprint(value)
         if v.ctype == "long":
             return f"static_cast< long >( {text} )"

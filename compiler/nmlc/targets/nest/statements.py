@@ -6,20 +6,22 @@ buffers, locals) and expands the built-ins ``integrate_odes``, ``emit_spike`` an
 """
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 import sympy
 
-from ...ir.lowering import Lowerer, sym
+from ...ir.lowering import Lowerer
 from ...ir.model import IRError, ModelIR
 from ...syntax import nodes as n
+from ..common import StatementLowering
 from .printer import NestCppPrinter, cpp_string
 
 INDENT = "  "
 _CPP_ASSIGN = {"=": "=", "+=": "+=", "-=": "-=", "*=": "*=", "/=": "/="}
 
 
-class StatementPrinter:
+class StatementPrinter(StatementLowering):
     """Prints statement lists of one model; ``integrate`` expands ``integrate_odes(...)``."""
 
     def __init__(self, ir: ModelIR, names: dict[str, str], integrate: Callable[[list[str]], list[str]],
@@ -37,38 +39,7 @@ class StatementPrinter:
             f: f for f in functions}, "random_normal": "__nmlc_random_normal",
             "random_uniform": "__nmlc_random_uniform", "random_poisson": "__nmlc_random_poisson"})
 
-    # --- expressions
-    def _resolve(self, node: n.Name | n.Attr) -> sympy.Expr:
-        if isinstance(node, n.Attr):
-            s = self.ir.symbols.get(node.obj.name)
-            if s is not None and s.kind == "spike_port" and node.attr == "weight":
-                return sym(f"__spk_{node.obj.name}")
-            raise IRError(node, f"`{node.obj.name}.{node.attr}` is not an input port attribute", "E0200")
-        for frame in reversed(self.locals):
-            if node.name in frame:
-                return sym(f"__local__{node.name}")
-        s = self.ir.symbols.get(node.name)
-        if s is not None and s.kind == "spike_port":
-            return sym(f"__spk_{node.name}")
-        return self.base_resolve(node)
-
-    def _convolve(self, call: n.Call) -> sympy.Expr:
-        raise IRError(call, "convolve() can only be used in the equations block", "E0401")
-
-    def _call(self, call: n.Call, args: list) -> sympy.Expr:
-        if call.func == "steps":
-            return sympy.Function("__nmlc_steps")(*args)
-        if call.func == "sift":
-            port = call.args[0]
-            if not isinstance(port, n.Name):
-                raise IRError(call, "sift() takes a spike input port as its first argument", "E0302")
-            return sym(f"__spk_{port.name}") * args[1]
-        if call.func in ("random_normal", "random_uniform", "random_poisson"):
-            return sympy.Function(call.func)(*args)
-        if call.func in self.functions:
-            return sympy.Function(call.func)(*args)
-        raise IRError(call, f"undeclared function `{call.func}`", "E0202")
-
+    # --- expressions (names, port attributes and calls: StatementLowering)
     def expr(self, e: n.Expr) -> str:
         if isinstance(e, n.Str):
             return cpp_string(e.value)
@@ -141,6 +112,26 @@ class StatementPrinter:
             return self.call_stmt(s.call, depth)
         raise IRError(s, f"unsupported statement `{type(s).__name__}`", "E0602")
 
+    def _print_parts(self, arg: n.Expr) -> list[str]:
+        """What ``print`` streams for one argument: a string with each ``{name}`` replaced by the
+        variable's value (and its unit, as NESTML prints it), or a value."""
+        if not isinstance(arg, n.Str):
+            return [self.expr(arg)]
+        parts: list[str] = []
+        pos = 0
+        for m in re.finditer(r"\{([A-Za-z_$][A-Za-z_0-9$]*)\}", arg.value):
+            if m.start() > pos:
+                parts.append(cpp_string(arg.value[pos:m.start()]))
+            parts.append(self.expr(n.Name(arg.loc, m.group(1))))
+            var = self.ir.variable(m.group(1))
+            unit = var.unit if var is not None else ("ms" if m.group(1) == "t" else "")
+            if unit:
+                parts.append(cpp_string(" " + unit))
+            pos = m.end()
+        if pos < len(arg.value) or not parts:
+            parts.append(cpp_string(arg.value[pos:]))
+        return parts
+
     def call_stmt(self, call: n.Call, depth: int) -> list[str]:
         pad = INDENT * depth
         if call.func == "integrate_odes":
@@ -153,7 +144,7 @@ class StatementPrinter:
         if call.func in ("emit_spike", "deliver_spike"):
             return [pad + line for line in self.emit_spike([self.expr(a) for a in call.args])]
         if call.func in ("print", "println"):
-            parts = [self.expr(a) for a in call.args]
+            parts = [p for a in call.args for p in self._print_parts(a)]
             end = " << std::endl" if call.func == "println" else ""
             return [f"{pad}std::cout" + "".join(f" << {p}" for p in parts) + end + ";"]
         if call.func in self.functions:

@@ -1,10 +1,12 @@
 """Build pipeline of the Python target: NESTML files in, loadable Python modules out, cached by content.
 
 The cache key hashes the model sources and the compiler sources that decide the generated code (the
-NEST target's folder excluded), so an unchanged build returns at once without importing sympy or
-parsing anything: that is what makes ``nmlc build --target python`` followed by a first simulation
-take a fraction of a second. Each model becomes one self-contained ``<model>.py`` (NumPy only) in
-the cache folder, with a JSON description of every model's interface beside them.
+NEST target's folder excluded, but for the printer the Python printer derives from), so an unchanged
+build returns at once without importing sympy, lark or jinja2 or parsing anything: that is what makes
+``nmlc build --target python`` followed by a first simulation take a fraction of a second. Each model
+becomes one self-contained ``<model>.py`` (NumPy only) in the cache folder, with its bytecode (written
+even where ``PYTHONDONTWRITEBYTECODE`` is set, so loading a cached model compiles nothing) and a JSON
+description of every model's interface beside them.
 """
 from __future__ import annotations
 
@@ -13,7 +15,6 @@ import importlib.util
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict
 from functools import lru_cache
@@ -25,19 +26,61 @@ from ...diagnostics import Diagnostics, Loc, NmlcError
 METADATA = "nmlc-python.json"
 
 
+#: what the generated code depends on outside this folder's siblings: the NEST printer (the Python
+#: printer derives from it), but not the rest of the NEST target, the simulator, the CLI or the docs
+_NEST_FILES_USED = frozenset({("targets", "nest", "printer.py"), ("targets", "nest", "__init__.py")})
+_NOT_USED = (("pysim",), ("docs",), ("cli.py",), ("report.py",), ("scaffold.py",))
+
+
+def _source_files(root: Path) -> list[Path]:
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        rel_dir = Path(dirpath).relative_to(root).parts
+        for name in sorted(filenames):
+            rel = (*rel_dir, name)
+            if rel[:2] == ("targets", "nest") and rel not in _NEST_FILES_USED:
+                continue
+            if any(rel[:len(x)] == x for x in _NOT_USED):
+                continue
+            if name.endswith((".py", ".lark", ".jinja2")):
+                out.append(Path(dirpath, name))
+    return out
+
+
 @lru_cache(maxsize=1)
 def python_target_fingerprint() -> str:
-    """A hash of the compiler sources the Python target depends on (everything but the NEST target)."""
+    """A hash of the compiler sources the Python target's output depends on.
+
+    Hashing ~100 files' contents costs more than the rest of a cached build, so the content hash is
+    memoised in the cache under a key of every file's path, size and modification time (as make
+    decides): a changed file changes its stat and so the key; an unchanged tree reads no file."""
     root = Path(__file__).parents[2]
+    files = _source_files(root)
+    stats = hashlib.sha256()
+    for path in files:
+        st = path.stat()
+        stats.update(f"{path.relative_to(root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    memo = default_cache_dir() / "python" / ".fingerprints" / stats.hexdigest()[:32]
+    try:
+        cached = memo.read_text().strip()
+        if len(cached) == 64:
+            return cached
+    except OSError:
+        pass
     h = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        if rel.parts[:2] == ("targets", "nest") or rel.parts[:1] in (("pysim",), ("docs",)):
-            continue
-        if path.suffix in (".py", ".lark", ".jinja2") and "__pycache__" not in path.parts:
-            h.update(str(rel).encode())
-            h.update(path.read_bytes())
-    return h.hexdigest()
+    for path in files:
+        h.update(str(path.relative_to(root)).encode())
+        h.update(path.read_bytes())
+    digest = h.hexdigest()
+    try:  # best effort: a read-only cache only costs the hashing next time
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        tmp = memo.with_name(f"{memo.name}.{os.getpid()}.tmp")
+        tmp.write_text(digest)
+        os.replace(tmp, memo)
+    except OSError:
+        pass
+    return digest
 
 
 def default_cache_dir() -> Path:
@@ -107,11 +150,17 @@ def build_python(paths: Iterable[str | os.PathLike], build_dir: str | os.PathLik
     meta = folder / METADATA
     if meta.exists():
         return PythonModule(folder, _load(meta), compiled=False)
+    import py_compile
+    import tempfile
+
     generated, interfaces = generate(files, werror)
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp_", dir=root))
     for filename, code in generated.items():
         (tmp / filename).write_text(code, encoding="utf-8")
+        # the bytecode beside the source (the loader checks it against the source's time stamp)
+        py_compile.compile(str(tmp / filename), cfile=importlib.util.cache_from_source(str(tmp / filename)),
+                           dfile=str(folder / filename), doraise=True)
     (tmp / METADATA).write_text(json.dumps({k: asdict(v) for k, v in interfaces.items()}, indent=1))
     try:
         os.replace(tmp, folder)  # atomic: a concurrent build of the same key leaves one complete folder

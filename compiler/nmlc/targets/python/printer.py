@@ -140,7 +140,11 @@ class NumpyPrinter(NestCppPrinter):
         return "_np.nan"
 
     def _print_Indexed(self, expr) -> str:
-        raise KeyError("vector variables are not supported by the Python target")
+        # a vector is stored as rows of a 2-D array plus each row's length (see the runtime's _rt_vget)
+        label = str(expr.base.label)
+        if label not in self.names or f"__len_{label}" not in self.names:
+            raise KeyError(f"`{label}` is not a vector of this model")
+        return f"_rt_vget({self.names[label]}, {self.names[f'__len_{label}']}, {self._print(expr.indices[0])})"
 
 
 def py_string(text: str) -> str:
@@ -226,3 +230,6 @@ class ScalarPrinter(NumpyPrinter):
 
     def _print_NaN(self, expr) -> str:
         return "_math.nan"
+
+    def _print_Indexed(self, expr) -> str:
+        raise KeyError("a vector variable in a numerically integrated ODE")

@@ -7,7 +7,9 @@ over neurons: a model with ``n`` neurons keeps each variable as an array of leng
 The adaptive Dormand-Prince solver repeats, neuron by neuron, the arithmetic and the step-size
 control of the NEST target's C++ runtime (``nmlc_rt_dopri54.h``: same tableau, PI controller,
 initial step heuristic, minimum step and error norm), so both targets take the same sub-steps
-and sub-step events happen at the same times; only libm differences (last-bit) remain.
+and sub-step events happen at the same times; only libm differences (last-bit) remain. The
+implicit solver does the same for the C++ RODAS3 (``nmlc_rt_rosenbrock.h``, ``nmlc_rt_dense.h``).
+Vector variables are 2-D arrays (neurons x capacity) with a length per neuron.
 """
 import math as _math
 
@@ -21,17 +23,31 @@ _MS_PER_TIC = 1.0 / 1000.0  # NEST's default time base: 1000 tics per ms
 class NumericalInstability(ArithmeticError):
     """An adaptive solver met NaN/inf at its minimum step (NEST raises NumericalInstability)."""
 
+    nmlc_runtime_error = True  # the simulator reports errors carrying this mark as model errors
+
+
+class ModelError(RuntimeError):
+    """A run-time error of the model itself (a vector index out of range): a user error, not a bug."""
+
+    nmlc_runtime_error = True
+
 
 def _rt_full(value, n, dtype):
     """A fresh array of length ``n`` holding ``value`` (a scalar or an array of length ``n``)."""
+    # filled by assignment, which broadcasts in C (numpy.broadcast_to costs more than a small model's step)
     if dtype is int:
-        # C++ static_cast<long>: truncation toward zero
-        return _np.array(_np.broadcast_to(_np.trunc(_np.asarray(value, dtype=float)), (n,)), dtype=_np.int64)
+        out = _np.empty(n, dtype=_np.int64)
+        out[...] = _np.trunc(value)  # C++ static_cast<long>: truncation toward zero
+        return out
     if dtype is bool:
-        return _np.array(_np.broadcast_to(_np.asarray(value), (n,)), dtype=bool)
+        out = _np.empty(n, dtype=bool)
+        out[...] = value
+        return out
     if dtype is object:
         return _np.array([value] * n if _np.ndim(value) == 0 else list(value), dtype=object)
-    return _np.array(_np.broadcast_to(_np.asarray(value, dtype=float), (n,)), dtype=float)
+    out = _np.empty(n)
+    out[...] = value
+    return out
 
 
 def _rt_put(target, value, mask):
@@ -47,6 +63,11 @@ def _rt_steps(_s, _i, ms):
     tics = _np.trunc(ms * 1000.0 + 0.5)
     tps = _s._tics_per_step
     return _np.floor((tics + (tps - 1)) / tps)
+
+
+def _rt_long(_s, _i, x):
+    """C++ static_cast<long>: truncation toward zero (the value stays a float array)."""
+    return _np.trunc(x)
 
 
 def _rt_erf(x):
@@ -65,16 +86,129 @@ def _rt_size(_s, _i):
     return _s._n if isinstance(_i, slice) else len(_i)
 
 
+def _rt_rng(_s):
+    # created on first use: importing numpy.random costs start-up time a deterministic model never needs
+    if _s._rng is None:
+        _s._rng = _np.random.default_rng(_s._seed)
+    return _s._rng
+
+
 def _rt_random_normal(_s, _i, mean, sd):
-    return _s._rng.normal(0.0, 1.0, _rt_size(_s, _i)) * sd + mean
+    return _rt_rng(_s).normal(0.0, 1.0, _rt_size(_s, _i)) * sd + mean
 
 
 def _rt_random_uniform(_s, _i, low, high):
-    return low + (high - low) * _s._rng.random(_rt_size(_s, _i))
+    return low + (high - low) * _rt_rng(_s).random(_rt_size(_s, _i))
 
 
 def _rt_random_poisson(_s, _i, mean):
-    return _s._rng.poisson(_np.maximum(_np.broadcast_to(mean, (_rt_size(_s, _i),)), 0.0)).astype(float)
+    return _rt_rng(_s).poisson(_np.maximum(mean, 0.0), _rt_size(_s, _i)).astype(float)
+
+
+# ------------------------------------------------------------------------------------- vectors
+# A vector variable of n neurons is a 2-D array (n, capacity) plus each neuron's length (an integer
+# array): neurons may hold vectors of different sizes (a size parameter set per neuron).
+def _rt_vfull(value, size, n, dtype):
+    """Vectors of ``n`` neurons, each ``size`` (per neuron) copies of ``value``: (array, lengths)."""
+    sizes = _np.trunc(_np.broadcast_to(_np.asarray(size, dtype=float), (n,)))
+    if not _np.isfinite(sizes).all() or (sizes < 0).any():
+        raise ValueError(f"a vector size must be a non-negative integer, got {size!r}")
+    sizes = sizes.astype(_np.int64)
+    cap = int(sizes.max()) if n else 0
+    col = _rt_full(value, n, dtype)
+    return _np.repeat(col[:, None], cap, axis=1), sizes
+
+
+def _rt_vfill(dtype):
+    # what an out-of-range read yields: only ever seen by neurons outside the statement's mask
+    return _np.nan if dtype.kind == "f" else (False if dtype.kind == "b" else 0)
+
+
+def _rt_vget(A, L, k):
+    """Element ``k`` (per row) of the vectors ``A`` with lengths ``L``.
+
+    Every neuron evaluates an expression, also those a condition masks out (``i < n and x[i] > 0``),
+    so an index out of range is not an error here: it reads NaN (0, False) and only a store checks.
+    """
+    m = A.shape[0]
+    kf = _rt_full(k, m, float)
+    ok = _np.isfinite(kf)
+    ki = _np.where(ok, _np.trunc(kf), -1.0).astype(_np.int64)
+    ok = (ki >= 0) & (ki < L)
+    if A.shape[1] == 0:
+        return _np.full(m, _rt_vfill(A.dtype), dtype=A.dtype)
+    out = A[_np.arange(m), _np.where(ok, ki, 0)]
+    if not ok.all():
+        fill = _rt_vfill(A.dtype)
+        out = _np.where(ok, out, fill)
+    return out
+
+
+def _rt_vput(A, L, k, value, mask, name):
+    """``A[r, k[r]] = value[r]`` for the rows ``r`` in ``mask``; an index out of range is a ModelError."""
+    m = A.shape[0]
+    rows = _np.nonzero(_rt_full(mask, m, bool))[0]
+    if rows.size == 0:
+        return
+    kf = _rt_full(k, m, float)[rows]
+    bad = ~_np.isfinite(kf)
+    ki = _np.where(bad, 0.0, _np.trunc(kf)).astype(_np.int64)
+    bad |= (ki < 0) | (ki >= L[rows])
+    if bad.any():
+        j = int(_np.argmax(bad))
+        raise ModelError(f"{name}: index {kf[j]:g} is out of range (the vector has {int(L[rows[j]])} elements)")
+    v = _rt_full(value, m, object if A.dtype == object else (int if A.dtype == _np.int64 else
+                                                            (bool if A.dtype == bool else float)))[rows]
+    A[rows, ki] = v
+
+
+def _rt_vset(A, L, value, rows, dtype, name):
+    """Store user vectors into the rows ``rows``: one sequence for all, or one sequence per row.
+
+    Returns the (possibly widened) array and the new lengths."""
+    try:
+        if isinstance(value, (str, bytes)):
+            raise TypeError
+        items = list(value)
+    except TypeError:
+        raise ValueError(f"{name} is a vector: give a list of values (or one list per neuron)") from None
+    per_row = len(items) == len(rows) and len(rows) > 0 and all(_np.ndim(x) == 1 for x in items)
+    vecs = [_np.asarray(x) for x in items] if per_row else [_np.asarray(items)] * len(rows)
+    for v in vecs:
+        if v.ndim != 1:
+            raise ValueError(f"{name} is a vector: give a list of numbers (or one list per neuron)")
+    cap = max([A.shape[1]] + [v.size for v in vecs])
+    if cap > A.shape[1]:
+        wider = _np.zeros((A.shape[0], cap), dtype=A.dtype)
+        wider[:, :A.shape[1]] = A
+        A = wider
+    else:
+        A = A.copy()
+    L = L.copy()
+    for r, v in zip(rows, vecs):
+        try:
+            vals = _rt_full(v, v.size, dtype) if v.size else _np.zeros(0, dtype=A.dtype)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"cannot set {name}: {exc}") from None
+        A[r, :v.size] = vals
+        A[r, v.size:] = 0
+        L[r] = v.size
+    return A, L
+
+
+def _rt_vrows(A, L):
+    """The vectors of all rows as an object array of 1-D arrays (their lengths may differ)."""
+    out = _np.empty(A.shape[0], dtype=object)
+    for r in range(A.shape[0]):
+        out[r] = A[r, :L[r]].copy()
+    return out
+
+
+def _rt_snapshot(_s, mask, quantity):
+    """Record the requested quantities of the neurons in ``mask`` (they emit a spike now)."""
+    m = _rt_full(mask, _s._n, bool)
+    for name, values in _s._snap_values.items():
+        _np.copyto(values, quantity(_s, name), where=m)
 
 
 def _rt_print(mask, *parts):
@@ -305,6 +439,172 @@ def _rt_dopri(f, Y, T, h_io, err_old, atol, rtol, on_accept=None, name="model", 
         if rj.any():
             r = act[rj]
             h[r] = _np.maximum(htry[rj] / _np.minimum(1.0 / _FAC_MIN, fac_err[rj] / _SAFETY), hmin_a[rj])
+            rej[r] = True
+
+
+# ------------------------------------------------------------------------- Rosenbrock (RODAS3)
+# The implicit method of the C++ runtime (nmlc_rt_rosenbrock.h): RODAS3 in the transformed form, one
+# analytic Jacobian and one LU factorisation of (I/(h gamma) - J) per attempted step, the embedded
+# order-2 solution as error estimate, a plain (not PI) controller with exponent 1/3. Same coefficients,
+# same operation order, same LU with partial pivoting (nmlc_rt_dense.h), per neuron (the last axis).
+_RO_GAMMA = 0.5
+_RO_C21 = 4.0
+_RO_A31, _RO_A41, _RO_A43 = 2.0, 2.0, 1.0
+_RO_C31, _RO_C32 = 1.0, -1.0
+_RO_C41, _RO_C42, _RO_C43 = 1.0, -1.0, -8.0 / 3.0
+_RO_M1, _RO_M3, _RO_M4 = 2.0, 1.0, 1.0
+
+
+def _rt_lu_factor(A):
+    """In-place LU with partial pivoting of every matrix ``A[:, :, c]`` (states x states x neurons).
+
+    Returns the pivot rows (states x neurons) and which columns factorised (a zero or non-finite pivot
+    fails, as lu_factor in the C++ runtime)."""
+    n, _, m = A.shape
+    cols = _np.arange(m)
+    piv = _np.zeros((n, m), dtype=_np.int64)
+    ok = _np.ones(m, dtype=bool)
+    for k in range(n):
+        mag = _np.abs(A[k:, k, :])
+        # the first row of largest magnitude, as the C++ loop's strict `>` picks it (NaN never wins there)
+        p = _np.argmax(_np.where(_np.isnan(mag), -1.0, mag), axis=0) + k
+        pmax = mag[p - k, cols]
+        piv[k] = p
+        ok &= (pmax > 0.0) & _np.isfinite(pmax)
+        swap = p != k
+        if swap.any():
+            sc = cols[swap]
+            row_k = A[k, :, sc].copy()
+            A[k, :, sc] = A[p[swap], :, sc]
+            A[p[swap], :, sc] = row_k
+        with _np.errstate(divide="ignore", invalid="ignore"):  # a failed column is dropped by `ok`
+            inv_pivot = 1.0 / A[k, k, :]
+        for i in range(k + 1, n):
+            with _np.errstate(invalid="ignore", over="ignore"):
+                lk = A[i, k, :] * inv_pivot
+                A[i, k, :] = lk
+                for j in range(k + 1, n):
+                    A[i, j, :] = A[i, j, :] - lk * A[k, j, :]
+    return piv, ok
+
+
+def _rt_lu_solve(LU, piv, b):
+    """Solve with the output of :func:`_rt_lu_factor`; ``b`` (states x neurons) is overwritten."""
+    n, m = b.shape
+    cols = _np.arange(m)
+    for k in range(n):
+        p = piv[k]
+        swap = p != k
+        if swap.any():
+            sc = cols[swap]
+            tmp = b[k, sc].copy()
+            b[k, sc] = b[p[swap], sc]
+            b[p[swap], sc] = tmp
+    for i in range(1, n):
+        acc = b[i].copy()
+        for j in range(i):
+            acc = acc - LU[i, j] * b[j]
+        b[i] = acc
+    for ii in range(n - 1, -1, -1):
+        acc = b[ii].copy()
+        for j in range(ii + 1, n):
+            acc = acc - LU[ii, j] * b[j]
+        b[ii] = acc / LU[ii, ii]
+    return b
+
+
+def _rt_rodas(f, jac, Y, T, h_io, atol, rtol, on_accept=None, name="model"):
+    """Integrate every column of ``Y`` (states x neurons) from 0 to ``T`` with adaptive RODAS3.
+
+    ``f(pos, tt, y)`` as for :func:`_rt_dopri`; ``jac(pos, tt, y)`` returns d f / d y (states x states x
+    columns). ``h_io`` carries each neuron's suggested step between calls (updated in place);
+    ``on_accept(pos, Y)`` applies sub-step events after every accepted step (the next step re-evaluates
+    f and the Jacobian anyway, so what it changed needs no bookkeeping)."""
+    ns, k = Y.shape
+    t = _np.zeros(k)
+    call = _np.ones(k, dtype=bool)
+    h = _np.zeros(k)
+    hmin = _np.zeros(k)
+    rej = _np.zeros(k, dtype=bool)
+    f0 = _np.zeros((ns, k))
+    J = _np.zeros((ns, ns, k))
+    atol = _np.broadcast_to(_np.asarray(atol, dtype=float), (k,))
+    rtol = _np.broadcast_to(_np.asarray(rtol, dtype=float), (k,))
+    while True:
+        act = _np.nonzero(t < T)[0]
+        if act.size == 0:
+            return
+        c = act[call[act]]
+        if c.size:
+            if not _rt_finite_cols(Y[:, c]).all():
+                raise NumericalInstability(f"{name}: the state became NaN or infinite")
+            f0[:, c] = f(c, t[c], Y[:, c])
+            J[:, :, c] = jac(c, t[c], Y[:, c])
+            if not (_rt_finite_cols(f0[:, c]).all() and _np.isfinite(J[:, :, c]).all()):
+                raise NumericalInstability(f"{name}: the right-hand side or its Jacobian is NaN or infinite")
+            hmin[c] = _np.maximum(_np.maximum(_H_MIN, 64.0 * _DBL_EPS * _np.maximum(_np.abs(t[c]), abs(T))), _DBL_MIN)
+            hc = h_io[c].copy()
+            init = ~((hc > 0.0) & _np.isfinite(hc))
+            if init.any():
+                ci = c[init]
+                hc[init] = _rt_initial_step(f, ci, t[ci], T - t[ci], Y[:, ci], f0[:, ci], atol[ci], rtol[ci], 3)
+            h[c] = _np.maximum(hc, hmin[c])
+            rej[c] = False
+            call[c] = False
+        span = T - t[act]
+        ha = h[act]
+        last = ha * 1.01 >= span
+        htry = _np.where(last, span, ha)
+        ta = t[act]
+        y = Y[:, act]
+        fa = f0[:, act]
+        lu = -J[:, :, act]
+        d = 1.0 / (htry * _RO_GAMMA)
+        for i in range(ns):
+            lu[i, i] = lu[i, i] + d
+        piv, finite = _rt_lu_factor(lu)
+        ih = 1.0 / htry
+        u1 = _rt_lu_solve(lu, piv, fa.copy())
+        u2 = _rt_lu_solve(lu, piv, fa + (_RO_C21 * ih) * u1)
+        fi = f(act, ta + htry, y + _RO_A31 * u1)
+        u3 = _rt_lu_solve(lu, piv, fi + ih * (_RO_C31 * u1 + _RO_C32 * u2))
+        fi = f(act, ta + htry, y + _RO_A41 * u1 + _RO_A43 * u3)
+        u4 = _rt_lu_solve(lu, piv, fi + ih * (_RO_C41 * u1 + _RO_C42 * u2 + _RO_C43 * u3))
+        y1 = y + _RO_M1 * u1 + _RO_M3 * u3 + _RO_M4 * u4
+        errv = u4
+        finite &= _rt_finite_cols(y1) & _rt_finite_cols(errv)
+        with _np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            err = _np.where(finite, _rt_error_norm(_np.where(finite, errv, 0.0), y, _np.where(finite, y1, 0.0),
+                                                   atol[act], rtol[act]), _np.inf)
+            fac = _np.clip(_SAFETY * _np.power(err, -1.0 / 3.0), _FAC_MIN, _FAC_MAX)
+        hmin_a = hmin[act]
+        bad = ~finite
+        if bad.any():
+            if (htry[bad] <= hmin_a[bad]).any():
+                raise NumericalInstability(f"{name}: NaN, infinite values or a singular implicit system at the "
+                                           "minimum step size")
+            b = act[bad]
+            h[b] = _np.maximum(htry[bad] * _FAC_MIN, hmin_a[bad])
+            rej[b] = True
+        acc = finite & ((err <= 1.0) | (htry <= hmin_a))
+        if acc.any():
+            a = act[acc]
+            ht = htry[acc]
+            h_new = ht * fac[acc]
+            h_new = _np.where(rej[a], _np.minimum(h_new, ht), h_new)
+            la = last[acc]
+            keep = la & (ht < ha[acc]) & (h_new >= ht)
+            h_new = _np.where(keep, _np.maximum(h_new, ha[acc]), h_new)
+            Y[:, a] = y1[:, acc]
+            t[a] = _np.where(la, T, ta[acc] + ht)
+            h_io[a] = h_new
+            call[a] = True
+            if on_accept is not None:
+                on_accept(a, Y)
+        rj = finite & ~acc
+        if rj.any():
+            r = act[rj]
+            h[r] = _np.maximum(htry[rj] * fac[rj], hmin_a[rj])
             rej[r] = True
 
 

@@ -6,7 +6,7 @@ skipped), a ``while`` loop runs while any neuron of its mask still satisfies the
 an assignment writes only the neurons of the current mask (``_rt_put``). Per neuron this is the
 sequential meaning of the model, because neurons never read each other's variables. A ``return``
 inside a function marks its neurons done; the following statements of the function run only for
-the others.
+the others. An element of a vector (``x[k] = v``) is stored per neuron at that neuron's index.
 
 Expressions go through the same sympy lowering as the equations (and as the NEST target's
 statements), so a name means the same here as in an ODE.
@@ -18,9 +18,10 @@ from collections.abc import Callable
 
 import sympy
 
-from ...ir.lowering import Lowerer, sym
+from ...ir.lowering import Lowerer
 from ...ir.model import IRError, ModelIR
 from ...syntax import nodes as n
+from ..common import StatementLowering, print_segments
 from .printer import NumpyPrinter, py_string
 
 INDENT = "    "
@@ -31,7 +32,7 @@ def py_dtype(type_: n.TypeExpr | None) -> str:
     return _DTYPES.get(type_.primitive or "", "float") if type_ is not None else "float"
 
 
-class StatementPrinter:
+class StatementPrinter(StatementLowering):
     """Prints statement lists of one model as masked NumPy code.
 
     ``names`` maps symbol names to Python expressions; ``integrate(requested, mask)`` and
@@ -61,38 +62,7 @@ class StatementPrinter:
     def fresh(self, stem: str) -> str:
         return f"_{stem}{next(self._ids)}"
 
-    # --- expressions
-    def _resolve(self, node: n.Name | n.Attr) -> sympy.Expr:
-        if isinstance(node, n.Attr):
-            s = self.ir.symbols.get(node.obj.name)
-            if s is not None and s.kind == "spike_port" and node.attr == "weight":
-                return sym(f"__spk_{node.obj.name}")
-            raise IRError(node, f"`{node.obj.name}.{node.attr}` is not an input port attribute", "E0200")
-        for frame in reversed(self.locals):
-            if node.name in frame:
-                return sym(f"__local__{node.name}")
-        s = self.ir.symbols.get(node.name)
-        if s is not None and s.kind == "spike_port":
-            return sym(f"__spk_{node.name}")
-        return self.base_resolve(node)
-
-    def _convolve(self, call: n.Call) -> sympy.Expr:
-        raise IRError(call, "convolve() can only be used in the equations block", "E0401")
-
-    def _call(self, call: n.Call, args: list) -> sympy.Expr:
-        if call.func == "steps":
-            return sympy.Function("__nmlc_steps")(*args)
-        if call.func == "sift":
-            port = call.args[0]
-            if not isinstance(port, n.Name):
-                raise IRError(call, "sift() takes a spike input port as its first argument", "E0302")
-            return sym(f"__spk_{port.name}") * args[1]
-        if call.func in ("random_normal", "random_uniform", "random_poisson"):
-            return sympy.Function(call.func)(*args)
-        if call.func in self.functions:
-            return sympy.Function(call.func)(*args)
-        raise IRError(call, f"undeclared function `{call.func}`", "E0202")
-
+    # --- expressions (names, port attributes and calls: StatementLowering)
     def expr(self, e: n.Expr) -> str:
         if isinstance(e, n.Str):
             return py_string(e.value)
@@ -104,8 +74,6 @@ class StatementPrinter:
 
     def _target(self, target: n.Name) -> tuple[str, str]:
         """(array expression, dtype) of an assignment target."""
-        if target.index is not None:
-            raise IRError(target, "vector variables", "E0602")
         for frame in reversed(self.locals):
             if target.name in frame:
                 return frame[target.name], self.local_types.get(frame[target.name], "float")
@@ -115,6 +83,20 @@ class StatementPrinter:
         key = target.name + "__d" * target.order
         var = self.ir.variable(target.name)
         return self.names[key], py_dtype(var.type if var is not None else None)
+
+    def _vector_store(self, s: n.Assign, mask: str) -> str:
+        """``x[k] = value`` (or ``x[k] += value``) on the neurons of ``mask``."""
+        name = s.target.name
+        var = self.ir.variable(name)
+        if any(name in frame for frame in self.locals) or var is None or var.size is None:
+            raise IRError(s.target, f"`{name}` is not a vector of the model's parameters, state or internals",
+                          "E0207" if var is None or var.size is None else "E0602")
+        base, length = self.names[name], self.names[f"__len_{name}"]
+        index = self.expr(s.target.index)
+        value = self.expr(s.value)
+        if s.op != "=":
+            value = f"_rt_vget({base}, {length}, {index}) {s.op[0]} ({value})"
+        return f"_rt_vput({base}, {length}, {index}, {value}, {mask}, {py_string(f'{self.ir.name}: {name}')})"
 
     # --- statements
     def block(self, stmts: list[n.Stmt], mask: str, depth: int = 0) -> list[str]:
@@ -144,7 +126,7 @@ class StatementPrinter:
             lines = []
             for dn in s.names:
                 if dn.size is not None:
-                    raise IRError(dn, "vector variables", "E0602")
+                    raise IRError(dn, "a local vector variable", "E0602")
                 init = self.expr(s.init) if s.init is not None else ("0.0" if dtype != "object" else "''")
                 local = self._local_name(dn.name)
                 lines.append(f"{pad}{local} = _rt_full({init}, {self.size}, {dtype})")
@@ -152,6 +134,8 @@ class StatementPrinter:
                 self.local_types[local] = dtype
                 self.names[f"__local__{dn.name}"] = local
             return lines
+        if isinstance(s, n.Assign) and s.target.index is not None:
+            return [pad + self._vector_store(s, mask)]
         if isinstance(s, n.Assign):
             target, _ = self._target(s.target)
             value = self.expr(s.value)
@@ -220,7 +204,8 @@ class StatementPrinter:
         if call.func in ("emit_spike", "deliver_spike"):
             return [pad + line for line in self.emit([self.expr(a) for a in call.args], mask)]
         if call.func in ("print", "println"):
-            parts = [self.expr(a) for a in call.args]
+            parts = [py_string(p) if isinstance(p, str) else self.expr(p)
+                     for a in call.args for p in print_segments(self.ir, a)]
             if call.func == "println":
                 parts.append("'\\n'")
             return [f"{pad}_rt_print({mask}, {', '.join(parts)})"]

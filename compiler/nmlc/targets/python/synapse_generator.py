@@ -1,11 +1,18 @@
 """Render a synapse model as a Python class acting on many connections at once.
 
 The semantics are the NEST target's (:mod:`nmlc.targets.nest.synapse_generator`): a synapse runs only
-when a presynaptic spike passes. It then replays, in time order, the postsynaptic spikes that reached
-it since its last spike (a postsynaptic spike at ``t_post`` reaches it at ``t_post + delay``), each
-after advancing its state to that time with the update block (``integrate_odes()`` integrating the
-ODEs exactly over the interval, ``timestep()`` being the interval), and finally advances to the
-presynaptic spike and runs the presynaptic handler, whose ``emit_spike(w, d)`` sends the spike on.
+when a presynaptic spike passes or its volume transmitter triggers it. It then replays, in time order,
+the events that reached it since its last run: neuromodulatory spikes (the volume transmitter's batch),
+then postsynaptic spikes (a postsynaptic spike at ``t_post`` reaches it at ``t_post + delay``) at equal
+times, each after advancing its state to that time with the update block (``integrate_odes()``
+integrating the ODEs exactly over the interval, ``timestep()`` being the interval); finally it advances
+to the presynaptic spike and runs the presynaptic handler, whose ``emit_spike(w, d)`` sends the spike
+on (or, for a trigger, advances to the trigger time).
+
+A continuous input of the synapse reads the postsynaptic neuron's quantity of the same name: in the
+postsynaptic handler its value at that spike (a snapshot the neuron takes when it emits), elsewhere
+its current value. On NEST this needs a neuron-synapse pair; here the simulator supplies both values,
+so the synapse is built on its own and behaves as the NEST pair does.
 
 Handlers act on a subset ``_i`` of the connections: every variable is gathered into a local array
 first and written back at the end, so the masked statement printer of the neuron target applies
@@ -34,10 +41,6 @@ class PySynapseGenerator:
         self.ir = syn.base
         self.conversions = conversions or {}
         ir = self.ir
-        if syn.mod_ports:
-            raise IRError(ir.model, "a neuromodulated synapse (volume transmitter port)", "E0602")
-        if syn.continuous_ports:
-            raise IRError(ir.model, "a synapse reading continuous inputs of its neuron", "E0602")
         extra = [s for s in ir.ode_states if s not in {v.name + DERIV_SUFFIX * v.order for v in ir.state}]
         if extra:
             raise IRError(ir.model, "a kernel or convolution in a synapse", "E0602")
@@ -56,7 +59,9 @@ class PySynapseGenerator:
         if self.syn.delay_param:
             names[self.syn.delay_param] = "_v__delay"
         for p in self.ir.spike_ports:
-            names[f"__spk_{p.name}"] = "1.0"
+            names[f"__spk_{p.name}"] = "1.0"  # a handler runs once per spike (NEST's multiplicity expanded)
+        for port in self.syn.continuous_ports:
+            names[port] = f"_cont[{port!r}]"
         return names
 
     def _gather(self) -> list[str]:
@@ -146,6 +151,9 @@ class PySynapseGenerator:
             (self._integrate_cb(self._names("_dt", "_t_last"))([], "_M") or ["pass"])
         ctx["pre_handler"] = self._handler(syn.pre_port)
         ctx["post_handler"] = self._handler(syn.post_port)
+        ctx["has_mod"] = bool(syn.mod_ports)
+        ctx["mod_handler"] = self._handler(syn.mod_ports[0]) if syn.mod_ports else ["pass"]
+        ctx["continuous_ports"] = list(syn.continuous_ports)
         ctx["functions"] = [self._function(f) for f in ir.model.functions]
         ctx["attrs"] = {v["name"]: v["attr"] for v in (*ctx["parameters"], *ctx["state"])}
         return ctx
