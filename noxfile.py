@@ -42,7 +42,9 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=False)
 def bench(session: nox.Session) -> None:
-    """Generated vs built-in models (networks, memory) and build times; writes benchmarks/results/."""
+    """Generated vs built-in models (Brunel, HH, STDP networks; memory) and build times, as ratios of one
+    interleaved run, with the machine's description; prints the table and writes benchmarks/results/.
+    Pass options after `--`, e.g. `nox -s bench -- --runs 3 --instructions` (see benchmarks/run.py)."""
     session.run("python", "benchmarks/run.py", *session.posargs)
 
 

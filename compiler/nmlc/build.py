@@ -99,7 +99,7 @@ def compiler_fingerprint() -> str:
              "diagnostics.py", "errorcodes.py", "__init__.py")
     files = [p for part in parts for p in ([root / part] if (root / part).is_file() else (root / part).rglob("*"))]
     for path in sorted(files):
-        if path.suffix in (".py", ".lark", ".jinja2", ".h") and "__pycache__" not in path.parts:
+        if path.suffix in (".py", ".lark", ".jinja2", ".h", ".cpp") and "__pycache__" not in path.parts:
             h.update(str(path.relative_to(root)).encode())
             h.update(path.read_bytes())
     return h.hexdigest()
@@ -177,14 +177,24 @@ def build(paths: Iterable[str | os.PathLike], build_dir: str | os.PathLike | Non
     interfaces: dict[str, ModelInterface] = {}
 
     def make(tmp: Path) -> Path:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from .targets.nest.support import ADAPTER_OBJECT, plan_units, runtime_support_dir
         from .targets.nest.toolchain import compile_module
 
-        generated, infos, warnings = _generate(files, module_name, name_suffix, werror, pair_list)
+        # nmlc's support files (built once per toolchain) are made ready while the front end runs
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            support = pool.submit(runtime_support_dir, toolchain)
+            generated, infos, warnings = _generate(files, module_name, name_suffix, werror, pair_list)
+            runtime = support.result()
         interfaces.update(infos)
         if warnings:
             (tmp / WARNINGS).write_text(warnings)
-        # one translation unit per module: each unit costs ~2 s of NEST template instantiation
-        so = compile_module(generated, tmp, module_name, toolchain, jobs=jobs or 2, single_tu=True)
+        # units that include NEST's headers cost ~2.5 s each whatever their size: plan_units groups them
+        n_jobs = jobs or 2
+        groups, flags = plan_units(generated, n_jobs)
+        so = compile_module(generated, tmp, module_name, toolchain, jobs=n_jobs, groups=groups, group_flags=flags,
+                            include_dirs=[runtime], objects=[runtime / ADAPTER_OBJECT])
         (tmp / METADATA).write_text(json.dumps({k: asdict(v) for k, v in infos.items()}, indent=1))
         return so
 
@@ -235,8 +245,6 @@ def _generate(files: list[Path], module_name: str, name_suffix: str, werror: boo
         raise NmlcError(diags)
     # a co-generated synapse lives in its neuron's translation unit (empty filename)
     sources = {r.generated.filename: r.generated.code for r in results if r.generated.filename}
-    if any('#include "nmlc_rt' in code for code in sources.values()):
-        runtime = Path(__file__).parent / "targets" / "nest" / "runtime"
-        sources.update({h.name: h.read_text() for h in sorted(runtime.glob("*.h"))})
-    sources[f"{module_name}.cpp"] = render_module([r.generated for r in results], module_name, module_name)
+    sources[f"{module_name}.cpp"] = render_module([r.generated for r in results], module_name, module_name,
+                                                  [r.interface.kind for r in results])
     return sources, {r.interface.name: r.interface for r in results}, diags.render()

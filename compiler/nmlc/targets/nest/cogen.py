@@ -48,7 +48,7 @@ def neuron_context(cogens: list[CoGen], neuron_cls: str, neuron_names: dict[str,
         rn = cg.rename
         # parameters the moved code reads, owned by the neuron now (settable with SetStatus)
         init_names = {v.name: rn.get(v.name, v.name) for v in cg.moved_params}
-        ip = NestCppPrinter({**init_names, "__h": "nest::Time::get_resolution().get_ms()"}, _FUNCS)
+        ip = NestCppPrinter({**init_names, "__h": "nmlc_abi::resolution_ms()"}, _FUNCS)
         for v in cg.moved_params:
             name = rn[v.name]
             params.append({"name": name, "ctype": v.ctype, "key": cpp_string(name), "exposed": True,
@@ -66,7 +66,7 @@ def neuron_context(cogens: list[CoGen], neuron_cls: str, neuron_names: dict[str,
                               _no_emit, syn.lowerer_resolve, {}, {})
         for s in cg.moved_stmts:
             on_spike += sp.stmt(s, 0)
-        ipv = NestCppPrinter({**pnames, "__h": "nest::Time::get_resolution().get_ms()"}, _FUNCS)
+        ipv = NestCppPrinter({**pnames, "__h": "nmlc_abi::resolution_ms()"}, _FUNCS)
         for k, x in enumerate(cg.moved):
             var = syn.variable(x)
             value = ipv.doprint(syn.lowerer(var.init)) if var is not None and var.init is not None else "0.0"

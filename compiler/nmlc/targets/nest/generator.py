@@ -1,9 +1,12 @@
 """Render a model IR into the C++ sources of a NEST extension module.
 
-The generated class has the shape of NEST's hand-written models: parameters, state, derived
-variables and buffers in separate structs; every propagator and constant computed once per
-parameter change in ``pre_run_hook``; ``update`` looping over the steps of a slice doing only
-arithmetic. Event semantics (documented in docs/language.md): spikes delivered for step k are
+A neuron becomes a "core" class that includes no NEST header (support/nmlc_abi.h says why), run
+inside NEST by nmlc's NodeAdapter node, which owns the input ring buffers, the data logger and the
+status dictionaries; the module's registration unit is NEST-free as well. The core has the shape
+of NEST's hand-written models: parameters, state, derived variables and buffers in separate
+structs; every propagator and constant computed once per parameter change (``calibrate``, called
+by the node's ``pre_run_hook``); ``update`` looping over the steps of a slice doing only
+arithmetic on the ring slots the node hands it. Event semantics (documented in docs/language.md): spikes delivered for step k are
 added to kernel states and passed to ``onReceive`` after the update block of step k, delta
 kernels jump with the ``integrate_odes`` call that integrates their target; a continuous input
 received in step k acts during step k+1, as in NEST's built-in models.
@@ -114,7 +117,7 @@ class NeuronGenerator:
                     lines.append(f"  __gen[ {r * size + c} ] = ( {self.cpp(block.generator[r, c])} ) * V_.__h;")
         message = cpp_string(f"{self.registered}: the propagator matrix exp(M h) is not finite")
         lines += [f"  if ( not nmlc_rt::expm< {size} >( __gen, __prop ).ok )", "  {",
-                  f"    throw nest::BadProperty( {message} );", "  }"]
+                  f"    nmlc_abi::bad_property( {message} );", "  }"]
         lines += [f"  V_.{ps} = __prop[ {r * size + c} ];" for ps, (r, c) in block.positions.items()]
         return lines + ["}"]
 
@@ -149,19 +152,19 @@ class NeuronGenerator:
                 lines += self._exact_update(block, wanted)
             elif isinstance(block, NumericBlock):
                 if any(str(s) in wanted for s in block.states):
+                    # the mask is a template argument: states left out cost nothing in the right-hand side
                     mask = ", ".join("true" if str(s) in wanted else "false" for s in block.states)
-                    lines.append(f"integrate_numeric_{i}_( {{ {mask} }} );")
+                    lines.append(f"integrate_numeric_{i}_< std::array< bool, {len(block.states)} > {{ {mask} }} >();")
         for dj in ir.delta_jumps:
             if dj.target in wanted:
                 lines.append(f"{self.names[dj.target]} += V_.__delta_{dj.target}__{dj.port} * __spk_{dj.port};")
         return lines
 
     def _emit_spike(self, args: list[str]) -> list[str]:
-        hook = ["__on_post_spike_( nest::Time( nest::Time::step( B_.__origin_steps + B_.__lag + 1 ) ).get_ms() );"] \
+        # the node records the spike time and sends the event; co-generated traces follow the spike
+        hook = ["__on_post_spike_( nmlc_abi::time_ms_of_step( B_.__origin_steps + B_.__lag + 1 ) );"] \
             if self.cogens else []
-        return ["set_spiketime( nest::Time::step( B_.__origin_steps + B_.__lag + 1 ) );", *hook,
-                "{", "  nest::SpikeEvent __se;", "  nest::kernel().event_delivery_manager.send( *this, __se, B_.__lag );",
-                "}"]
+        return ["B_.__host->emit_spike( B_.__origin_steps + B_.__lag + 1, B_.__lag );", *hook]
 
     # ------------------------------------------------------------------ numeric integration
     def _numeric_function(self, index: int, block: NumericBlock, stmts: StatementPrinter) -> dict:
@@ -181,9 +184,10 @@ class NeuronGenerator:
         load = [f"__y[ {k} ] = {self.names[str(s)]};" for k, s in enumerate(block.states)]
         store = [f"{self.names[str(s)]} = __y[ {k} ];" for k, s in enumerate(block.states)]
         method = block.method
-        lines = [f"void\n{self.cls}::integrate_numeric_{index}_( const std::array< bool, {n_states} >& __mask )", "{",
+        template = f"template < std::array< bool, {n_states} > __mask >"
+        lines = [f"{template}\nvoid\n{self.cls}::integrate_numeric_{index}_()", "{",
                  f"  {arr} __y;", *["  " + ln for ln in load],
-                 f"  auto __f = [ this, &__mask ]( const double __tt, const {arr}& __y, {arr}& __dydt )",
+                 f"  auto __f = [ this ]( const double __tt, const {arr}& __y, {arr}& __dydt )",
                  "  {", "    (void) __tt;", *["    " + ln for ln in body], "  };"]
         events = self._substep_events(block, stmts, store, load)
         if method in ("euler", "rk4"):
@@ -198,7 +202,7 @@ class NeuronGenerator:
             jp = NestCppPrinter(jnames, {"__nmlc_steps": "__nmlc_steps"})
             jbody = [f"const double {t} = {jp.doprint(e)};" for t, e in jtemps]
             jbody += [f"__J[ {k} ] = __mask[ {k // n_states} ] ? ( {jp.doprint(e)} ) : 0.0;" for k, e in enumerate(jred)]
-            lines += [f"  auto __jac = [ this, &__mask ]( const double __tt, const {arr}& __y, "
+            lines += [f"  auto __jac = [ this ]( const double __tt, const {arr}& __y, "
                       f"std::array< double, {n_states * n_states} >& __J )",
                       "  {", "    (void) __tt;", *["    " + ln for ln in jbody], "  };",
                       "  double __tt = 0.0;", "  while ( __tt < V_.__h )", "  {",
@@ -209,7 +213,7 @@ class NeuronGenerator:
                       f"    __tt = B_.__stepper_{index}.step( __f, __tt, V_.__h, __y, B_.__hint_{index}, "
                       "P_.integrator_atol, P_.integrator_rtol );",
                       f"    if ( B_.__stepper_{index}.status() == nmlc_rt::StepStatus::failure )", "    {",
-                      f"      throw nest::NumericalInstability( get_name() );", "    }",
+                      "      B_.__host->numerical_instability();", "    }",
                       *["    " + ln for ln in events], "  }"]
         lines += [*["  " + ln for ln in store], "}"]
         if method in ("euler", "rk4"):
@@ -218,7 +222,7 @@ class NeuronGenerator:
             stepper_decl = f"nmlc_rt::Rodas3< {n_states} > __stepper_{index};"
         else:
             stepper_decl = f"nmlc_rt::Dopri54< {n_states} > __stepper_{index};"
-        return {"signature": f"void integrate_numeric_{index}_( const std::array< bool, {n_states} >& __mask )",
+        return {"signature": f"{template} void integrate_numeric_{index}_()",
                 "definition": "\n".join(lines), "stepper": stepper_decl, "hint": f"__hint_{index}"}
 
     def _substep_events(self, block: NumericBlock, stmts: StatementPrinter, store: list[str],
@@ -274,7 +278,7 @@ class NeuronGenerator:
         ctx: dict = {"cls": self.cls, "namespace": self.namespace, "version": __version__,
                      "registered": self.registered, "source_name": Path(ir.model.loc.file).name,
                      "doc_lines": [cpp_comment(l).replace("*/", "* /") for l in ir.docstring.splitlines()[:40]],
-                     "runtime_headers": [], "has_spike_output": ir.has_spike_output}
+                     "has_spike_output": ir.has_spike_output}
         # parameters, state, internals
         p_names = {v.name: v.name for v in ir.parameters}
         ctx["parameters"] = [self._var_ctx(v) for v in ir.parameters]
@@ -291,7 +295,7 @@ class NeuronGenerator:
             s_over[key] = key
         # the State_ constructor sees only the parameters: initial values that read internals (or the
         # resolution) get the internals' definitions substituted
-        s_over["__h"] = "nest::Time::get_resolution().get_ms()"
+        s_over["__h"] = "nmlc_abi::resolution_ms()"
         sp = NestCppPrinter({**self.names, **s_over}, {"__nmlc_steps": "__nmlc_steps",
                                                        "__nmlc_long": "static_cast< long >"})
         internal_defs = self._internal_definitions()
@@ -335,52 +339,73 @@ class NeuronGenerator:
             calibrate.append(f"V_.{vname} = {self.cpp(dj.coefficient)};")
         ctx["variables"] = variables
         ctx["calibrate"] = calibrate
-        # ports and buffers
-        ring_buffers = []
-        # the current time is kept only for models that read `t` (or co-generated traces that need it)
-        reads_t = self.cogens or any(isinstance(x, n.Name) and x.name == "t" for b in ir.model.blocks
+        # ports: every input lives in a ring buffer of the node (ring r at __in[ r * __rlen ] for the
+        # current step); the descriptor tells the node which ring an event goes to
+        # the current time is kept only for models that read `t` (co-generated recordables compute it)
+        reads_t = any(isinstance(x, n.Name) and x.name == "t" for b in ir.model.blocks
                                      if not isinstance(b, (n.VarBlock, n.EquationsBlock)) for x in b.walk()) or any(
             sym("t") in e.free_symbols for e in ir.odes.values())
         step_inputs = ["B_.__lag = lag;"]
         if reads_t:
-            step_inputs.insert(0, "B_.__t = nest::Time( nest::Time::step( B_.__origin_steps + lag ) ).get_ms();")
+            step_inputs.insert(0, "B_.__t = nmlc_abi::time_ms_of_step( B_.__origin_steps + lag );")
         counted = {h.port for h in ir.model.blocks_of(n.OnReceive)}
-        routing = []
+        n_rings = 0
+        n_receptors = max((p.receptor for p in ir.spike_ports), default=-1) + 1
+        spike_ring = [-1] * (2 * n_receptors)
+        count_ring = [-1] * (2 * n_receptors)
+        spike_negate = [0] * (2 * n_receptors)
         for p in ir.spike_ports:
-            ring_buffers.append(f"spk_{p.name}")
-            step_inputs.append(f"const double __spk_{p.name} = B_.spk_{p.name}.get_value( lag );")
+            ring = n_rings
+            n_rings += 1
+            step_inputs.append(f"const double __spk_{p.name} = __in[ {ring} * __rlen ];")
+            step_inputs.append(f"__in[ {ring} * __rlen ] = 0.0;")
             step_inputs.append(f"(void) __spk_{p.name};")
+            count = -1
             if p.name in counted:  # event counts only where an onReceive handler needs them
-                ring_buffers.append(f"cnt_{p.name}")
-                step_inputs.append(f"const double __cnt_{p.name} = B_.cnt_{p.name}.get_value( lag );")
-            cond = f"rport == {p.receptor}"
-            if p.sign == "excitatory":
-                cond += " and w >= 0.0"
-            elif p.sign == "inhibitory":
-                cond += " and w < 0.0"
-            routing.append(f"if ( {cond} )")
-            routing.append("{")
-            # NESTML's convention: an inhibitory port holds the (non-negative) magnitude -w of its weights
-            routing.append(f"  B_.spk_{p.name}.add_value( steps, {'-w' if p.sign == 'inhibitory' else 'w'} );")
-            if p.name in counted:
-                routing.append(f"  B_.cnt_{p.name}.add_value( steps, e.get_multiplicity() );")
-            routing.append("  return;")
-            routing.append("}")
-        ctx["spike_routing"] = routing
-        receptors = sorted({p.receptor for p in ir.spike_ports})
-        ctx["spike_receptor_check"] = " and ".join(f"receptor_type != {r}" for r in receptors)
+                count = n_rings
+                n_rings += 1
+                step_inputs.append(f"const double __cnt_{p.name} = __in[ {count} * __rlen ];")
+                step_inputs.append(f"__in[ {count} * __rlen ] = 0.0;")
+            # slot 2r takes weights w >= 0 of receptor r, slot 2r + 1 weights w < 0; the first port wins
+            slots = {"excitatory": (0,), "inhibitory": (1,)}.get(p.sign or "", (0, 1))
+            for k in slots:
+                if spike_ring[2 * p.receptor + k] < 0:
+                    spike_ring[2 * p.receptor + k] = ring
+                    count_ring[2 * p.receptor + k] = count
+                    # NESTML's convention: an inhibitory port holds the (non-negative) magnitude -w
+                    spike_negate[2 * p.receptor + k] = 1 if p.sign == "inhibitory" else 0
         ctx["receptor_types"] = [(cpp_string(p.name.upper()), p.receptor) for p in ir.spike_ports
                                  if ir.multi_receptor]
         ctx["spike_ports"] = ir.spike_ports
         cports = []
         next_inputs = []
+        n_current = max((p.receptor for p in ir.continuous_ports), default=-1) + 1
+        current_ring = [-1] * n_current
         for p in ir.continuous_ports:
-            ring_buffers.append(f"cur_{p.name}")
-            cports.append({"name": p.name, "receptor": p.receptor, "buffer": f"cur_{p.name}",
-                           "value": f"{p.name}__value"})
-            next_inputs.append(f"B_.{p.name}__value = B_.cur_{p.name}.get_value( lag );")
+            ring = n_rings
+            n_rings += 1
+            if current_ring[p.receptor] < 0:
+                current_ring[p.receptor] = ring
+            cports.append({"name": p.name, "receptor": p.receptor, "value": f"{p.name}__value"})
+            next_inputs.append(f"B_.{p.name}__value = __in[ {ring} * __rlen ];")
+            next_inputs.append(f"__in[ {ring} * __rlen ] = 0.0;")
         ctx["continuous_ports"] = cports
-        ctx["ring_buffers"] = ring_buffers
+        tables = []
+
+        def table(name: str, ctype: str, values: list) -> str:
+            if not values:
+                return "nullptr"
+            tables.append({"name": name, "ctype": ctype, "entries": [str(v) for v in values]})
+            return f"__nmlc_{self.cls}_{name}"
+
+        ctx["descriptor"] = {
+            "n_rings": n_rings, "n_spike_receptors": n_receptors, "n_current_receptors": n_current,
+            "spike_routes": table("spike_routes", "nmlc_abi::SpikeRoute", [
+                f"{{ {r}, {c}, {'-1.0' if neg else '1.0'} }}" for r, c, neg in zip(spike_ring, count_ring, spike_negate)]),
+            "current_ring": table("current_ring", "int", current_ring),
+            "receptor_names": table("receptor_names", "char* const", [k for k, _ in ctx["receptor_types"]]),
+            "receptor_numbers": table("receptor_numbers", "long", [v for _, v in ctx["receptor_types"]])}
+        ctx["tables"] = tables
         ctx["step_inputs"] = step_inputs
         ctx["next_inputs"] = next_inputs
         # update block, then spike jumps, onReceive, onCondition
@@ -425,12 +450,6 @@ class NeuronGenerator:
         numeric = [(i, b) for i, b in enumerate(ir.plan.blocks) if isinstance(b, NumericBlock)]
         ctx["steppers"] = []
         ctx["uses_random"] = any(isinstance(x, n.Call) and x.func.startswith("random_") for x in ir.model.walk())
-        if ctx["uses_random"]:
-            ctx["runtime_headers"].append("nmlc_rt_random.h")
-        if numeric:
-            ctx["runtime_headers"].append("nmlc_rt.h")
-        elif any(isinstance(b, ExactBlock) and b.mode == "matrix_exponential" for b in ir.plan.blocks):
-            ctx["runtime_headers"].append("nmlc_rt_expm.h")
         if numeric:
             for v in ("integrator_atol", "integrator_rtol"):
                 if v not in p_names:
@@ -453,7 +472,9 @@ class NeuronGenerator:
             ctx["param_init"] += cg["param_init"]
             for r in cg["recordables"]:
                 ctx["recordables"].append({"name": r["name"], "key": r["key"], "prelude": "",
-                                           "expr": f"__moved_now_( B_.__t + V_.__h )[ {r['index']} ]"})
+                                           "expr": "__moved_now_( nmlc_abi::time_ms_of_step( B_.__origin_steps + "
+                                                   f"B_.__lag ) + V_.__h )[ {r['index']} ]"})
+        ctx["descriptor"]["recordables"] = table("recordables", "char* const", [r["key"] for r in ctx["recordables"]])
         code = _ENV.get_template("neuron.cpp.jinja2").render(**ctx)
         return GeneratedModel(ir.name, self.registered, self.cls, f"{self.cls}.cpp", code)
 
@@ -539,7 +560,11 @@ def _priority(expr: n.Expr | None) -> float:
     return 0.0
 
 
-def render_module(models: list[GeneratedModel], module: str, namespace: str) -> str:
-    regs = [{"cls": m.cls, "name": m.registered, "key": cpp_string(m.registered)} for m in models]
+def render_module(models: list[GeneratedModel], module: str, namespace: str,
+                  kinds: list[str] | None = None) -> str:
+    """The module's registration unit; ``kinds`` says which models are neurons (default: all)."""
+    kinds = kinds or ["neuron"] * len(models)
+    regs = [{"cls": m.cls, "name": m.registered, "key": cpp_string(m.registered), "kind": k}
+            for m, k in zip(models, kinds)]
     return _ENV.get_template("module.cpp.jinja2").render(module=module, version=__version__, registrations=regs,
                                                           namespace=namespace)

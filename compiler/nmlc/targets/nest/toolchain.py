@@ -5,8 +5,11 @@ wheel, located without importing ``nest``), keeps a precompiled header of the
 NEST headers a generated model needs in nmlc's cache, and compiles and links
 modules with the flags the wheel requires (old C++ string ABI, C++20, PIC).
 
-Generated sources must ``#include "nmlc_nest_pch.h"`` (:data:`PCH_HEADER_NAME`)
-before anything else; :func:`compile_module` puts that header on the include path.
+Sources that use NEST's headers must ``#include "nmlc_nest_pch.h"``
+(:data:`PCH_HEADER_NAME`) before anything else; :func:`compile_module` puts that
+header on the include path. Generated neuron cores include no NEST header at all
+(see support.py); :func:`compile_module` takes their include folder and the
+adapter object as ``include_dirs`` and ``objects``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +36,10 @@ log = logging.getLogger(__name__)
 #: Header that generated sources include first; precompiled once per toolchain.
 PCH_HEADER_NAME = "nmlc_nest_pch.h"
 
+#: Headers nmlc precompiles: NEST's (in the support folder) and the NEST-free one of generated
+#: neuron cores (nmlc_core.h, see support.py).
+PRECOMPILED_HEADERS: tuple[str, ...] = (PCH_HEADER_NAME, "nmlc_core.h")
+
 #: Optimisation used unless the caller builds a Toolchain by hand. -DNDEBUG as in the
 #: wheel's own build: without it the assert()s inlined from NEST's headers (ring buffers,
 #: data loggers) run on every step and cost a generated model ~40 % of its update time.
@@ -41,6 +48,13 @@ DEFAULT_OPT_FLAGS: tuple[str, ...] = ("-O2", "-DNDEBUG")
 #: Flags without which a module does not load into the NEST 3.10 wheel: the wheel
 #: was built with the pre-C++11 std::string ABI, and its headers use C++20.
 REQUIRED_CXXFLAGS: tuple[str, ...] = ("-fPIC", "-std=c++20", "-D_GLIBCXX_USE_CXX11_ABI=0")
+
+#: Added when NEST itself uses OpenMP (the wheel does): NEST's headers contain code that
+#: modules compile, which without it takes every thread for thread 0 (`get_thread_id()`)
+#: and runs the `omp parallel` region that registers a synapse model for each thread on
+#: thread 0 only, so a synapse model installed with 2 threads breaks CopyModel and Connect.
+#: Modules are linked without libgomp: they use NEST's, which PyNEST has loaded globally.
+OPENMP_CXXFLAGS: tuple[str, ...] = ("-fopenmp",)
 
 # NEST headers a generated neuron or synapse model needs. nest_extension_interface.h
 # already pulls in the kernel, model and connection managers (and nest_impl.h, which
@@ -325,6 +339,27 @@ def _resolve_nest_include(nest_include: str | os.PathLike[str] | None) -> Path:
     return folder.resolve()
 
 
+@functools.cache
+def _nest_uses_openmp(nest_folder: Path) -> bool:
+    """Whether the NEST library of these headers calls OpenMP (true for the wheel).
+
+    Looks for the kernel library in the wheel's layout (``nest/include/nest`` next to
+    ``nest/nestkernel_api.so``) and in an install prefix (``<prefix>/include/nest`` and
+    ``<prefix>/lib*/nest``); NEST builds with OpenMP unless told otherwise, so a library
+    that cannot be found counts as using it.
+    """
+    candidates = [*nest_folder.parent.parent.glob("nestkernel_api*.so")]
+    for libdir in nest_folder.parent.parent.glob("lib*"):
+        candidates += [*libdir.glob("nest/*nest*.so*"), *libdir.glob("*nest*.so*")]
+    for lib in candidates:
+        try:
+            data = lib.read_bytes()
+        except OSError:
+            continue
+        return b"omp_get_thread_num" in data or b"GOMP_parallel" in data
+    return True
+
+
 def _boost_include(nest_folder: Path) -> Path | None:
     config_h = nest_folder / "config.h"
     config = config_h.read_text(encoding="utf-8", errors="replace") if config_h.is_file() else ""
@@ -364,9 +399,10 @@ def find_toolchain(nest_include: str | os.PathLike[str] | None = None) -> Toolch
     boost = _boost_include(nest_folder)
     if boost is not None:
         include_dirs.append(str(boost))
+    openmp = OPENMP_CXXFLAGS if _nest_uses_openmp(nest_folder) else ()
     return Toolchain(
         cxx=cxx,
-        cxxflags=DEFAULT_OPT_FLAGS + REQUIRED_CXXFLAGS,
+        cxxflags=DEFAULT_OPT_FLAGS + REQUIRED_CXXFLAGS + openmp,
         include_dirs=tuple(include_dirs),
         ldflags=("-shared",),
     )
@@ -496,17 +532,29 @@ def compile_module(
     *,
     use_pch: bool = True,
     single_tu: bool = False,
+    groups: Sequence[Sequence[str]] | None = None,
+    group_flags: Sequence[Sequence[str]] = (),
+    include_dirs: Sequence[Path] = (),
+    objects: Sequence[Path] = (),
 ) -> Path:
     """Write ``sources`` into ``out_dir`` and build ``out_dir/<module_name>.so``.
 
     ``sources`` maps file names to text; every ``.cpp`` is a translation unit,
     compiled with up to ``jobs`` compilers in parallel (``single_tu`` compiles
-    them as one unit instead, which parses NEST's headers only once). The link is
-    atomic: the ``.so`` appears complete or not at all, and a module left over
-    from earlier sources is removed first. Raises :class:`ToolchainError`,
-    carrying the compiler's stderr, if a step fails.
+    them as one unit instead, which parses NEST's headers only once). ``groups``
+    lists units to compile together, each group as one unit, in the given order
+    before the remaining units: every unit that includes NEST's headers costs
+    seconds of template instantiation, so such units are best grouped;
+    ``group_flags[i]`` are extra compiler flags for group ``i``. ``include_dirs``
+    and ``objects`` are added to the compile and link commands.
+    The link is atomic: the ``.so`` appears complete or not at all, and a module
+    left over from earlier sources is removed first. Raises
+    :class:`ToolchainError`, carrying the compiler's stderr, if a step fails.
     """
     units = _check_inputs(sources, module_name, jobs)
+    if single_tu and len(units) > 1:
+        groups = [units]
+    plan = _plan_units(units, groups or [])
     out_dir = Path(out_dir).resolve()
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -520,16 +568,21 @@ def compile_module(
     support = support_include_dir(toolchain, precompile=use_pch)
     build_dir = Path(tempfile.mkdtemp(prefix=".nmlc-build-", dir=out_dir))
     try:
-        if single_tu and len(units) > 1:
-            unity = build_dir / f"{module_name}_all.cpp"
-            unity.write_text(
-                f'#include "{PCH_HEADER_NAME}"\n' + "".join(f'#include "{out_dir / u}"\n' for u in units),
-                encoding="utf-8",
-            )
-            unit_paths = [unity]
-        else:
-            unit_paths = [out_dir / u for u in units]
-        objects = _compile_units(unit_paths, build_dir, toolchain, support, jobs)
+        unit_paths = []
+        flags = [list(group_flags[i]) if i < len(group_flags) else [] for i in range(len(plan))]
+        for index, members in enumerate(plan):
+            if len(members) == 1:
+                unit_paths.append(out_dir / members[0])
+                continue
+            # A precompiled header is only used as the first include of the unit itself.
+            unity = build_dir / f"{module_name}_part{index}.cpp"
+            first = _first_include(sources[members[0]])
+            if first is None or not any(pch in first for pch in PRECOMPILED_HEADERS):
+                first = f'#include "{PCH_HEADER_NAME}"'
+            unity.write_text(first + "\n" + "".join(f'#include "{out_dir / u}"\n' for u in members),
+                             encoding="utf-8")
+            unit_paths.append(unity)
+        compiled = _compile_units(unit_paths, build_dir, toolchain, support, jobs, include_dirs, flags)
 
         partial = build_dir / f"{module_name}.so"
         # The names object goes first so its strings are constructed before any
@@ -538,6 +591,7 @@ def compile_module(
             *toolchain.cxx_argv(),
             *toolchain.ldflags,
             str(support / _NAMES_OBJECT),
+            *map(str, compiled),
             *map(str, objects),
             "-o",
             str(partial),
@@ -556,16 +610,20 @@ def compile_module(
     return target
 
 
-def unit_compile_command(toolchain: Toolchain, support: Path, unit: Path, obj: Path) -> list[str]:
+def unit_compile_command(
+    toolchain: Toolchain, support: Path, unit: Path, obj: Path, include_dirs: Sequence[Path] = ()
+) -> list[str]:
     """Return the command compile_module runs to compile ``unit`` into ``obj``.
 
     ``support`` is the folder returned by :func:`support_include_dir`; it comes
-    first on the include path so that GCC finds the precompiled header.
+    first on the include path so that GCC finds the precompiled header, followed
+    by ``include_dirs``.
     """
     return [
         *toolchain.cxx_argv(),
         *toolchain.cxxflags,
         *_support_flags(support),
+        *[flag for folder in include_dirs for flag in ("-I", str(folder))],
         *_include_flags(toolchain),
         "-c",
         str(unit),
@@ -574,14 +632,36 @@ def unit_compile_command(toolchain: Toolchain, support: Path, unit: Path, obj: P
     ]
 
 
+def _plan_units(units: list[str], groups: Sequence[Sequence[str]]) -> list[list[str]]:
+    """The translation units to compile, in order: ``groups`` first, then every unit not in a group."""
+    plan: list[list[str]] = []
+    seen: set[str] = set()
+    for group in groups:
+        members = list(group)
+        bad = [u for u in members if u not in units or u in seen]
+        if bad or not members:
+            raise ToolchainError(f"invalid unit group {members!r}: every member must be a .cpp source, in one group")
+        seen.update(members)
+        plan.append(members)
+    plan += [[u] for u in units if u not in seen]
+    return plan
+
+
+def _first_include(text: str) -> str | None:
+    match = re.search(r'^\s*#\s*include\s*"[^"]+"', text, re.MULTILINE)
+    return match.group(0).strip() if match else None
+
+
 def _compile_units(
-    units: list[Path], build_dir: Path, toolchain: Toolchain, support: Path, jobs: int
+    units: list[Path], build_dir: Path, toolchain: Toolchain, support: Path, jobs: int,
+    include_dirs: Sequence[Path] = (), flags: Sequence[Sequence[str]] = (),
 ) -> list[Path]:
     def compile_one(
         index: int, unit: Path
     ) -> tuple[Path, list[str], subprocess.CompletedProcess[str], float]:
         obj = build_dir / f"{index:02d}_{unit.stem}.o"
-        cmd = unit_compile_command(toolchain, support, unit, obj)
+        extra = list(flags[index]) if index < len(flags) else []
+        cmd = unit_compile_command(toolchain, support, unit, obj, include_dirs) + extra
         started = time.perf_counter()
         return obj, cmd, _run(cmd), time.perf_counter() - started
 
