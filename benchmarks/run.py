@@ -241,6 +241,32 @@ def markdown(rows: list[dict], machine_text: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def plot(rows: list[dict], path: Path) -> None:
+    """A bar per ratio (generated / built-in) with its target, for the docs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ratios = [r for r in rows if "ratio" in r]
+    if not ratios:
+        return
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(ratios) + 1.2))
+    y = range(len(ratios))
+    colours = ["tab:green" if r.get("meets_target", True) else "tab:red" for r in ratios]
+    ax.barh(list(y), [r["ratio"] for r in ratios], color=colours)
+    for i, r in zip(y, ratios):
+        if "target" in r:
+            ax.plot([r["target"]] * 2, [i - 0.4, i + 0.4], color="black", linewidth=1.5)
+    ax.axvline(1.0, color="grey", linewidth=0.8, linestyle=":")
+    ax.set_yticks(list(y), [r["benchmark"].split(";")[0][:70] for r in ratios], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("generated / built-in (black: target)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3, help="repetitions per side of each network benchmark")
@@ -267,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     (RESULTS / "benchmarks.json").write_text(json.dumps({"machine": machine_text, "rows": rows}, indent=1))
     table = markdown(rows, machine_text)
     (RESULTS / "benchmarks.md").write_text(table)
+    plot(rows, RESULTS / "benchmarks.png")
     print(table)
     return 0
 

@@ -339,6 +339,29 @@ def _resolve_nest_include(nest_include: str | os.PathLike[str] | None) -> Path:
     return folder.resolve()
 
 
+def nest_include_from_config(nest_config: str | os.PathLike[str]) -> Path:
+    """Return the NEST header folder that ``nest-config --includes`` names (a NEST built from source).
+
+    ``nest_config`` is the path of the ``nest-config`` script of that installation (or its name on
+    PATH). Raises :class:`ToolchainError` if it cannot be run or names no folder with NEST's headers.
+    """
+    program = shutil.which(str(nest_config)) or str(nest_config)
+    try:
+        result = subprocess.run([program, "--includes"], capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.SubprocessError) as err:
+        raise ToolchainError(f"cannot run {nest_config!s} --includes: {err}") from None
+    if result.returncode != 0:
+        raise ToolchainError(f"{nest_config!s} --includes failed (exit {result.returncode}): "
+                             f"{result.stderr.strip() or result.stdout.strip()}")
+    folders = [word[2:] for word in shlex.split(result.stdout) if word.startswith("-I") and len(word) > 2]
+    for folder in folders:
+        for candidate in (Path(folder), Path(folder) / "nest"):
+            if (candidate / "node.h").is_file():
+                return candidate.resolve()
+    raise ToolchainError(f"{nest_config!s} --includes names no folder with NEST's headers (node.h): "
+                         f"{result.stdout.strip() or '(nothing)'}")
+
+
 @functools.cache
 def _nest_uses_openmp(nest_folder: Path) -> bool:
     """Whether the NEST library of these headers calls OpenMP (true for the wheel).
