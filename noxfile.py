@@ -12,7 +12,7 @@ import nox
 nox.options.sessions = ["tests"]
 nox.options.default_venv_backend = "none"
 
-LIBRARY_MODELS = sorted(glob.glob("library/neurons/*/*.nestml") + glob.glob("library/synapses/*/*.nestml"))
+LIBRARY_MODELS = sorted(glob.glob("library/*/*/*.nestml"))
 
 
 @nox.session(python=False)
@@ -23,15 +23,26 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=False)
 def build(session: nox.Session) -> None:
-    """Compile every library model (one module per model; cached)."""
-    for model in LIBRARY_MODELS:
-        session.run("nmlc", "build", model)
+    """Compile every library model into one module (cached: a rebuild of unchanged sources compiles nothing)."""
+    session.run("nmlc", "build", *LIBRARY_MODELS, *session.posargs)
 
 
 @nox.session(python=False)
 def validate(session: nox.Session) -> None:
     """Build the library and run every spec case, with a summary table."""
     session.run("pytest", "-n", "2", "-q", "library", *session.posargs)
+
+
+@nox.session(python=False)
+def references(session: nox.Session) -> None:
+    """Regenerate the stored reference traces of the specs (default: the whole library), on purpose only.
+
+    Each file is written with a header saying how it was made; review the diff before committing.
+    Pass spec folders after `--` to regenerate only those, e.g. `nox -s references -- library/neurons/x`.
+    """
+    paths = session.posargs or ["library"]
+    session.run("python", "-c", "import sys; from nmlc_validation.harness import regenerate_references; "
+                "[print(p) for p in regenerate_references(sys.argv[1:])]", *paths)
 
 
 @nox.session(python=False)

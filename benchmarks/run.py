@@ -204,8 +204,7 @@ def bench_instructions(scale: float) -> list[dict]:
 
 
 def bench_build(repeats: int) -> list[dict]:
-    models = sorted((ROOT / "library" / "neurons").glob("*/*.nestml")) + \
-        sorted((ROOT / "library" / "synapses").glob("*/*.nestml"))
+    models = sorted((ROOT / "library").glob("*/*/*.nestml"))
     one, warmup = _library("neurons", "iaf_psc_exp"), _library("neurons", "iaf_psc_delta")
     rows = build_times.build_rows(one, warmup or one, models, repeats)
     rows.append(build_times.front_end_row(sorted((ROOT / "library").glob("*/*/*.nestml"))))

@@ -18,32 +18,19 @@ def _print_diags(diags) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    """Parse and check every file; all diagnostics of all files are printed, then a one-line total."""
     from .diagnostics import Diagnostics
+    from .semantics import check_file
 
     diags = Diagnostics(warnings_as_errors=args.werror)
-    try:
-        from .semantics import check_file
-    except ImportError:
-        check_file = None
     for f in args.files:
-        if check_file is not None:
-            check_file(Path(f), diags, werror=args.werror) if _accepts_werror(check_file) else check_file(Path(f), diags)
-        else:
-            from .syntax import parse_file
-
-            parse_file(Path(f), diags)
+        check_file(Path(f), diags, werror=args.werror)
     _print_diags(diags)
     errors = len(diags.errors)
     if errors:
         print(f"nmlc check: {errors} error(s) in {len(args.files)} file(s)", file=sys.stderr)
         return 1
     return 0
-
-
-def _accepts_werror(func) -> bool:
-    import inspect
-
-    return "werror" in inspect.signature(func).parameters
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -63,8 +50,17 @@ def cmd_build(args: argparse.Namespace) -> int:
             return 1
         module = build_module(args.files, args.output, werror=args.werror, target="python")
     else:
+        nest_include = args.nest_include
+        if args.nest_config is not None:
+            from .targets.nest.toolchain import ToolchainError, nest_include_from_config
+
+            try:
+                nest_include = nest_include_from_config(args.nest_config)
+            except ToolchainError as exc:
+                print(f"nmlc build: error: {exc}", file=sys.stderr)
+                return 1
         module = build_module(args.files, args.output, name_suffix=args.suffix, jobs=args.jobs,
-                             nest_include=args.nest_include, werror=args.werror, pairs=pairs)
+                             nest_include=nest_include, werror=args.werror, pairs=pairs)
     took = time.perf_counter() - t0
     if getattr(module, "warnings", ""):
         print(module.warnings, file=sys.stderr)
@@ -117,6 +113,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         spec = harness.load(path)
         out = _spec_results(harness, [spec])
         results += out
+        for r in out:  # the table only says ERROR/mismatch: say what failed, by how much, and where the plot is
+            if r.status != "passed":
+                print(r.report(), file=sys.stderr)
         passed = sum(r.status == "passed" for r in out)
         print(f"[{i}/{len(specs)}] {path}: {passed}/{len(out)} cases passed ({time.perf_counter() - t0:.0f} s)",
               file=sys.stderr)
@@ -139,7 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-o", "--output", default=None, help="cache/build folder (default: ~/.cache/nmlc/modules)")
     p.add_argument("--suffix", default="_nestml", help="appended to every registered model name")
     p.add_argument("-j", "--jobs", type=int, default=None, help="parallel compile jobs")
-    p.add_argument("--nest-include", default=None, help="NEST header folder of a NEST built from source")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--nest-include", default=None, help="NEST header folder of a NEST built from source")
+    where.add_argument("--nest-config", default=None, metavar="PATH",
+                       help="the nest-config script of a NEST built from source (its --includes are used)")
     p.add_argument("--werror", action="store_true", help="treat warnings as errors")
     p.add_argument("--target", choices=["nest", "python"], default="nest",
                    help="nest: a NEST extension module (default); python: self-contained NumPy modules")

@@ -22,6 +22,7 @@ from nmlc.targets.nest.toolchain import (
     ToolchainError,
     compile_module,
     find_toolchain,
+    nest_include_from_config,
     support_include_dir,
     unit_compile_command,
 )
@@ -133,6 +134,36 @@ def test_find_toolchain_rejects_a_folder_without_headers(tmp_path):
     with pytest.raises(ToolchainError, match="node.h") as info:
         find_toolchain(nest_include=str(tmp_path))
     assert str(tmp_path) in str(info.value)
+
+
+def _script(path: Path, body: str) -> Path:
+    path.write_text("#!/bin/sh\n" + body + "\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_nest_config_names_the_header_folder(tmp_path, toolchain):
+    nest_dir = next(Path(d) for d in toolchain.include_dirs if (Path(d) / "node.h").is_file())
+    # nest-config of an installation lists <prefix>/include (NEST's headers are one level down) among others
+    config = _script(tmp_path / "nest-config", f'[ "$1" = --includes ] && echo "-I{tmp_path} -I{nest_dir.parent}"')
+    assert nest_include_from_config(config) == nest_dir.resolve()
+    proc = subprocess.run([sys.executable, "-m", "nmlc.cli", "build", "--nest-config", str(config), "--nest-include",
+                           str(nest_dir), "x.nestml"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "not allowed with" in proc.stderr  # one way of naming NEST at a time
+
+
+@pytest.mark.parametrize("body, message", [
+    ("exit 3", "failed \\(exit 3\\)"),
+    ('echo "-I/nonexistent/include"', "names no folder with NEST's headers"),
+])
+def test_nest_config_errors_are_clear(tmp_path, body, message):
+    with pytest.raises(ToolchainError, match=message):
+        nest_include_from_config(_script(tmp_path / "nest-config", body))
+    with pytest.raises(ToolchainError, match="cannot run"):
+        nest_include_from_config(tmp_path / "missing-nest-config")
+    proc = subprocess.run([sys.executable, "-m", "nmlc.cli", "build", "--nest-config", str(tmp_path / "nest-config"),
+                           "x.nestml"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "nmlc build: error:" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_find_toolchain_rejects_nest_without_extension_interface(tmp_path):

@@ -243,9 +243,11 @@ def eval_spike_times(exp: ExpectationSpec, ctx: EvalContext) -> ExpectationResul
     tol = f"atol={atol:g} ms"
     if len(model) != len(expected):
         first = int(bad[0]) if len(bad) else n
-        where = (f"; the first {first} spikes agree, spike #{first + 1} is at "
-                 f"{_fmt(model[first]) if first < len(model) else 'none'} ms in the model and "
-                 f"{_fmt(expected[first]) if first < len(expected) else 'none'} ms in {other}")
+        def at(times: np.ndarray) -> str:
+            return f"at {_fmt(times[first])} ms" if first < len(times) else "missing"
+
+        where = (f"; the first {first} spikes agree, spike #{first + 1} is {at(model)} in the model and "
+                 f"{at(expected)} in {other}")
         t_first = float(model[first]) if first < len(model) else float(expected[first])
         return ExpectationResult(exp.label, exp.kind, False,
                                  f"model fired {len(model)} spikes, {other} {len(expected)} in "

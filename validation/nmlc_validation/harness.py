@@ -94,6 +94,8 @@ class Harness:
         result = CaseResult(spec.display, spec.model_label, "synapse" if spec.model and spec.model.is_synapse
                             else "neuron", case_name, "error")
         try:
+            if spec.issues_for(case_name):
+                self._add_interface_issues(spec)
             spec.raise_for(case_name)
             subject = self.subject(spec)
             result.kind, result.solver = subject.kind, subject.solver
@@ -119,6 +121,21 @@ class Harness:
         result.status = "passed" if all(e.passed for e in result.expectations) else "failed"
         self._write_outputs(spec, case, result, run)
         return result
+
+    def _add_interface_issues(self, spec: Spec) -> None:
+        """When a spec already has problems but its model is readable, also check its ports, variables and
+        parameters against the built model, so that one run reports every problem instead of one layer at a
+        time (an unknown port used to surface only after, say, a missing tolerance was fixed)."""
+        if spec.model is None or any(i.path[:1] == ("model",) for i in spec.issues):
+            return
+        try:
+            subject = self.subject(spec)
+        except (SpecError, BuildError, HarnessError):
+            return  # the model's own problem is reported when the spec's other issues are fixed
+        try:
+            check_against_subject(spec, subject)
+        except Exception:  # noqa: BLE001 - a best-effort extra: a malformed spec is already reported above
+            return
 
     def _references_needed(self, case: CaseSpec, spec: Spec) -> dict[str, set[str]]:
         """Reference name -> variants it must provide for this case's expectations."""
@@ -198,7 +215,8 @@ class Harness:
 
     # -- stored references -------------------------------------------------------------------------------------
     def regenerate(self, spec: Spec) -> list[Path]:
-        """Rewrite every stored reference of ``spec`` from the reference (or model) named in ``generated_by``."""
+        """Rewrite the stored references of ``spec`` from the reference (or model) named in ``generated_by``:
+        one file per case whose expectations compare with it."""
         written: list[Path] = []
         stored = [r for r in spec.references.values() if r.kind == "stored"]
         if not stored:
@@ -208,7 +226,10 @@ class Harness:
         check_against_subject(spec, subject)
         spec.raise_for()
         for case in spec.cases.values():
+            needed = self._references_needed(case, spec)
             for ref in stored:
+                if ref.name not in needed:
+                    continue  # a case that never compares with this reference needs no file of it
                 gen = ref.data["generated_by"]
                 live = [spec.references[gen]] if gen != "model" and spec.references[gen].kind == "nest_builtin" else []
                 run = run_case_in_nest(spec, case, subject, live)

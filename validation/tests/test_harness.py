@@ -134,6 +134,14 @@ cases:
     record: {{variables: [V_m], interval: 0.2}}
     expect:
       - trace: {{variable: V_m, reference: golden, rtol: 0.0, atol: 1.0e-6}}
+  without_golden:
+    resolution: 0.1
+    duration: 20.0
+    seed: 1
+    threads: 1
+    record: {{variables: [V_m], interval: 0.2}}
+    expect:
+      - trace: {{variable: V_m, reference: scipy, rtol: 0.0, atol: 1.0e-6}}
 """)
     return folder / "spec.yaml"
 
@@ -144,7 +152,7 @@ def test_stored_reference_roundtrip(harness: Harness, tmp_path: Path, fmt: str) 
     missing = _run_file(harness, spec_path)["step"]
     assert not missing.passed and "nox -s references" in missing.report()
     written = harness.regenerate(harness.load(spec_path))
-    assert written == [tmp_path / f"golden_step.{fmt}"]
+    assert written == [tmp_path / f"golden_step.{fmt}"]  # not one for the case that does not use it
     fresh = Harness(results_dir=tmp_path / "r2", rootdir=tmp_path, lock_path=tmp_path / "l")
     result = _run_file(fresh, spec_path)["step"]
     assert result.passed, result.report()
@@ -178,3 +186,31 @@ def test_nest_rejecting_a_parameter_is_a_readable_error(harness: Harness, tmp_pa
     res = _run_file(harness, spec_path)["step"]
     assert res.status == "error"
     assert "NEST rejected C_m = -5.0" in res.message
+
+
+def test_reference_without_a_model_variable_records_the_rest(harness: Harness, tmp_path: Path) -> None:
+    # iaf_cond_exp records g_ex, iaf_psc_exp does not: the reference still runs and records V_m, and only
+    # the expectation that compares g_ex with it fails, saying what is missing
+    (tmp_path / "spec.yaml").write_text("""
+model:
+  nest_builtin: iaf_cond_exp
+  spike_ports: {exc: {receptor: 0, sign: excitatory}}
+  current_ports: {I: {receptor: 0}}
+references:
+  nest: {nest_builtin: iaf_psc_exp, copy_same_names: false}
+cases:
+  step:
+    resolution: 0.1
+    duration: 40.0
+    seed: 1
+    threads: 1
+    stimuli: [{dc: {port: I, amplitude: 100.0, start: 5.0}}]
+    record: {variables: [V_m, g_ex], interval: 0.1}
+    expect:
+      - trace: {variable: V_m, reference: nest, rtol: 0.0, atol: 100.0}
+      - trace: {variable: g_ex, reference: nest, rtol: 0.0, atol: 100.0}
+""")
+    result = _run_file(harness, tmp_path / "spec.yaml")["step"]
+    v_m, g_ex = result.expectations
+    assert v_m.passed and v_m.error > 0.0  # a real comparison of two different models
+    assert not g_ex.passed and "has no recorded trace of 'g_ex' (has: V_m)" in g_ex.message

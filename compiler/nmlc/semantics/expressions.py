@@ -129,20 +129,22 @@ class ExprChecker:
         """
         if not ty.ok or not target.ok or target.kind == "void":
             return
-        loc = loc_span(expr)
+        # the span is computed only when something is reported: most values fit their target
         if target.kind in ("boolean", "string"):
             if ty.kind != target.kind:
-                self.report("E0302", loc, detail=f"{context} must be {target.kind}, not {ty.describe()}")
+                self.report("E0302", loc_span(expr),
+                            detail=f"{context} must be {target.kind}, not {ty.describe()}")
             return
         if not ty.numeric:
-            self.report("E0302", loc, detail=f"{context} must be a number ({fmt_type(target)}), not {ty.describe()}")
+            self.report("E0302", loc_span(expr),
+                        detail=f"{context} must be a number ({fmt_type(target)}), not {ty.describe()}")
             return
         if ty.flex or not ty.known or target.unit is None or ty.unit is None:
             return
         if ty.unit.same_dimension(target.unit):
             self._convert(expr, ty.unit, target.unit)
             if target.kind == "integer" and ty.kind == "real" and lenient:
-                self.report("W0105", loc, name=context.split("`")[1] if "`" in context else context)
+                self.report("W0105", loc_span(expr), name=context.split("`")[1] if "`" in context else context)
             return
         retimed = ty.retimed(target.unit)
         if retimed is not None:  # NESTML 2-7: a typed port's summed weight, an untyped delta kernel
@@ -163,14 +165,14 @@ class ExprChecker:
                 self._convert(expr, ty.unit, DIMENSIONLESS)
                 detail = f"{context} has unit {fmt_unit(target.unit)}; the plain number is taken in {target.unit}"
                 hint = _literal_hint(expr, target.unit)
-            self.report("W0103", loc, hint=hint, detail=detail)
+            self.report("W0103", loc_span(expr), hint=hint, detail=detail)
             return
         notes = self._inference_notes(expr)
         if code == "E0303":
-            self.report("E0303", loc, hint=self.mismatch_hint(expr, target.unit, ty.unit, ode=True), notes=notes,
+            self.report("E0303", loc_span(expr), hint=self.mismatch_hint(expr, target.unit, ty.unit, ode=True), notes=notes,
                         name=ode, lhs=fmt_unit(target.unit), rhs=fmt_unit(ty.unit))
         else:
-            self.report(code, loc, hint=self.mismatch_hint(expr, target.unit, ty.unit), notes=notes,
+            self.report(code, loc_span(expr), hint=self.mismatch_hint(expr, target.unit, ty.unit), notes=notes,
                         detail=f"{context} has unit {fmt_unit(target.unit)} but the value has unit {fmt_unit(ty.unit)}")
 
     def mismatch_hint(self, expr: n.Expr | None, want: Unit, got: Unit, ode: bool = False) -> str | None:

@@ -26,7 +26,10 @@ def infer_kind(model: n.Model) -> str:
         return "synapse"
     if model.name.endswith("neuron"):
         return "neuron"
-    for node in model.walk():
+    # spikes are sent by statements: declarations and equations need not be searched (they are most
+    # of a model's tree, and this runs for every `model` whose name does not tell its kind)
+    statement_blocks = (n.UpdateBlock, n.OnReceive, n.OnCondition, n.FunctionDef)
+    for node in (node for block in model.blocks if isinstance(block, statement_blocks) for node in block.walk()):
         if isinstance(node, n.Call) and (node.func == "deliver_spike" or (node.func == "emit_spike" and node.args)):
             return "synapse"
     return "neuron"

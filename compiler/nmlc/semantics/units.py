@@ -348,6 +348,8 @@ class Unit:
 
     def conversion_factor(self, to: Unit) -> float:
         """The factor that turns a magnitude in this unit into one in ``to`` (V -> mV: 1000)."""
+        if isinstance(to, Unit) and self._scale == to._scale and self._d == to._d:
+            return 1.0  # the common case (a value already in the target's unit), without exact arithmetic
         return _scale_float(self._conversion(to))
 
     def exact_conversion_factor(self, to: Unit) -> Fraction | None:

@@ -128,8 +128,15 @@ def _indentation_consistent(lines: list[str], items: list[_Line]) -> bool:
     return True
 
 
+_END_START = re.compile(r"^[ \t\r\f\v]*end\b", re.M)
+
+
 def uses_end_blocks(text: str) -> bool:
     """Whether a file closes blocks with ``end`` lines (NESTML 2-5)."""
+    # A line whose code is `end` starts with `end` after its indentation; most files have none,
+    # and this regex rules them out without the character-by-character scan below.
+    if not _END_START.search(text):
+        return False
     return any(_code_of(line, False)[0].strip() == "end" for line in text.split("\n"))
 
 

@@ -20,17 +20,18 @@ class Node:
     def children(self) -> Iterator["Node"]:
         """Direct child nodes, in field order; looks into lists and tuples (``If.branches`` holds
         ``(condition, [statements])`` pairs, ``Kernel.parts`` ``(name, expression)`` pairs)."""
+        return iter(self._child_list())
+
+    def _child_list(self) -> list["Node"]:
+        # Every pass walks the tree many times; a plain list built in one loop is several times
+        # faster than a generator that re-queues nested sequences (the checker's hottest code).
+        out: list[Node] = []
         for value in self.__dict__.values():
             if isinstance(value, Node):
-                yield value
-            elif isinstance(value, (list, tuple)):
-                pending = list(value)
-                while pending:
-                    item = pending.pop(0)
-                    if isinstance(item, Node):
-                        yield item
-                    elif isinstance(item, (list, tuple)):
-                        pending[:0] = item
+                out.append(value)
+            elif isinstance(value, (list, tuple)) and value:
+                _collect(value, out)
+        return out
 
     def walk(self) -> Iterator["Node"]:
         """All nodes below and including this one, depth first, without recursion."""
@@ -38,7 +39,19 @@ class Node:
         while stack:
             node = stack.pop()
             yield node
-            stack.extend(reversed(list(node.children())))
+            kids = node._child_list()
+            if kids:
+                kids.reverse()
+                stack.extend(kids)
+
+
+def _collect(items: list | tuple, out: list[Node]) -> None:
+    """Append the nodes of a (possibly nested) list or tuple to ``out``, in order."""
+    for item in items:
+        if isinstance(item, Node):
+            out.append(item)
+        elif isinstance(item, (list, tuple)):
+            _collect(item, out)
 
 
 # ----------------------------------------------------------------------------------- expressions

@@ -15,6 +15,7 @@ from pathlib import Path
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.indenter import DedentError, Indenter
+from lark.lexer import PatternStr
 
 from ..diagnostics import Diagnostics, Loc
 from . import nodes as n
@@ -39,8 +40,11 @@ _TOKEN_NAMES = {
     "PRIME": "`'`", "NEURON": "`neuron`", "SYNAPSE": "`synapse`", "MODEL": "`model`", "STATE": "`state`",
     "PARAMETERS": "`parameters`", "INTERNALS": "`internals`", "INITIAL_VALUES": "`initial_values`",
     "PORT_KIND": "`spike` or `continuous`",
-    "__ANON_0": "`<-`", "LESSTHAN": "`<`", "MORETHAN": "`>`", "DOT": "`.`", "QMARK": "`?`", "$END": "end of file",
+    "LESSTHAN": "`<`", "MORETHAN": "`>`", "DOT": "`.`", "QMARK": "`?`", "$END": "end of file",
     "ELLIPSIS": "`...`", "AT": "`@`", "GUARD_OPEN": "`[[`", "GUARD_CLOSE": "`]]`",
+    "TILDE": "`~`", "PERCENT": "`%`", "PIPE": "`|`", "CARET": "`^`", "AMP": "`&`", "SHIFT_OP": "`<<` or `>>`",
+    "OR": "`or`", "AND": "`and`", "NOT": "`not`", "DOCSTRING": "a docstring", "SIGN": "`+` or `-`",
+    "QUALIFIER": "`excitatory` or `inhibitory`", "ON_RECEIVE": "`onReceive`", "ON_CONDITION": "`onCondition`",
 }
 
 
@@ -528,8 +532,21 @@ def _check_layout(text: str, file: str, diags: Diagnostics) -> bool:
     return ok
 
 
+@lru_cache(maxsize=1)
+def _literal_terminals() -> dict[str, str]:
+    """Terminals that match one fixed string, by name (lark numbers anonymous ones like `__ANON_1`)."""
+    return {t.name: t.pattern.value for t in _lark().terminals if isinstance(t.pattern, PatternStr)}
+
+
+def _terminal_name(name: str) -> str:
+    if name in _TOKEN_NAMES:
+        return _TOKEN_NAMES[name]
+    literal = _literal_terminals().get(name)
+    return f"`{literal}`" if literal is not None else name.lower()
+
+
 def _expected(tokens: set[str]) -> str:
-    names = sorted({_TOKEN_NAMES.get(t, f"`{t.lower()}`" if t.isupper() else t) for t in tokens})
+    names = sorted({_terminal_name(t) for t in tokens})
     if not names or len(names) > 8:
         return ""
     return ", expected " + (names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1])

@@ -87,3 +87,21 @@ def test_decorators_before_and_after():
     model = parse("model m:\n  parameters:\n    @homogeneous\n    w real = 1\n    d ms = 1 ms @nest::delay\n")
     w, d = model.declarations("parameters")
     assert w.decorators == ["homogeneous"] and d.decorators == ["nest::delay"]
+
+
+def test_every_operator_terminal_has_a_readable_name():
+    # "expected ..." in a syntax error must never show lark's internal terminal names (`tilde`, `__anon_1`)
+    from nmlc.syntax.parser import _lark, _terminal_name
+
+    raw = {}
+    for term in _lark().terminals:
+        shown = _terminal_name(term.name)
+        if not term.name.startswith("__IGNORE") and not shown.startswith(("`", "a ", "an ", "end")):
+            raw[term.name] = shown
+    assert not raw, f"terminals without a readable name: {raw}"
+
+
+def test_syntax_error_names_the_arrow_of_a_port():
+    err = parse_error("model m:\n  input:\n    spikes spike\n")
+    assert err.code == "E0103"
+    assert "`<-`" in err.message and "anon" not in err.message.lower()

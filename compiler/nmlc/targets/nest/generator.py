@@ -41,9 +41,17 @@ class GeneratedModel:
     code: str
 
 
+#: Names a model (a C++ class in the module's namespace) cannot take: they would hide the namespaces
+#: and classes the generated code refers to.
+CPP_MODEL_NAMES_TAKEN = frozenset({"nmlc_abi", "nmlc_rt", "Module", "detail"})
+
+
 def check_identifiers(ir: ModelIR) -> list[tuple[n.Node, str]]:
     """User names that cannot become C++ identifiers (reserved words, our `__` namespace)."""
     bad = []
+    name = ir.model.name
+    if name in CPP_RESERVED or name in CPP_MODEL_NAMES_TAKEN or name.startswith(("__", "nmlc_")):
+        bad.append((ir.model, name))
     for s in ir.symbols.symbols.values():
         if s.name in CPP_RESERVED or s.name.startswith("__") or "__X__" in s.name:
             bad.append((s.node, s.name))
