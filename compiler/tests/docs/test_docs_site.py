@@ -46,6 +46,7 @@ def _build_mini_repo(repo: Path) -> None:
 
     shutil.copytree(ROOT / "docs", repo / "docs", ignore=shutil.ignore_patterns("_build", "models"))
     shutil.copytree(ROOT / "specs", repo / "specs")
+    shutil.copytree(ROOT / "benchmarks" / "results", repo / "benchmarks" / "results")  # docs/performance.md shows it
     (repo / "library/neurons/iaf_psc_exp").mkdir(parents=True)
     shutil.copy(ROOT / "library/neurons/iaf_psc_exp/iaf_psc_exp.nestml", repo / "library/neurons/iaf_psc_exp")
     new_model("neuron", "my_neuron", repo / "library")
