@@ -492,7 +492,7 @@ def eval_fi_curve(exp: ExpectationSpec, ctx: EvalContext) -> ExpectationResult:
     for k, point in enumerate(p["points"]):
         for key in ("min", "max"):
             if key in point:
-                series.append((f"bound" if k == 0 and key == "min" else "", np.asarray([point["current"]]),
+                series.append(("bound" if k == 0 and key == "min" else "", np.asarray([point["current"]]),
                                np.asarray([point[key]]), "bound"))
     plot = PlotData(title=f"{exp.label}: f-I curve", xlabel="current (pA)", ylabel="rate (Hz)", series=series)
     if ref:

@@ -16,7 +16,7 @@ import sympy
 from .. import analysis
 from ..diagnostics import Loc
 from ..semantics import units as U
-from ..semantics.symbols import ModelSymbols, Symbol, collect
+from ..semantics.symbols import ModelSymbols, collect
 from ..syntax import nodes as n
 from .lowering import CONV_SEPARATOR, DERIV_SUFFIX, Lowerer, LoweringError, state_symbol, sym
 

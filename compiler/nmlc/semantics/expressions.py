@@ -479,7 +479,7 @@ class ExprChecker:
                 self.report("E0302", loc_span(side), detail=f"`{op}` needs numbers, not {ty.describe()}")
                 return ERROR
         if op == "%":
-            return self._unify(expr, lt, rt, f"`%`")
+            return self._unify(expr, lt, rt, "`%`")
         if lt.dirac and rt.dirac or (op == "/" and rt.dirac):
             self.report("E0302", loc_span(expr), detail="a spike train can be scaled and added, but not multiplied "
                                                         "by or divided by another spike train")

@@ -605,7 +605,7 @@ def parse_text(text: str, file: str, diags: Diagnostics) -> n.CompilationUnit | 
         else:
             diags.report("E0104", Loc(file, exc.line, exc.column), char=char)
         return None
-    except DedentError as exc:
+    except DedentError:
         line = _dedent_line(text)
         diags.report("E0106", Loc(file, line, 1), detail="the indentation of this line matches no enclosing block")
         return None

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-import nmlc
 from nmlc.build import build
 from nmlc.diagnostics import NmlcError
 
