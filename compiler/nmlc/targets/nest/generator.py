@@ -24,6 +24,7 @@ from ...analysis import ExactBlock, NumericBlock
 from ...ir.lowering import DERIV_SUFFIX, sym
 from ...ir.model import IRError, ModelIR
 from ...syntax import nodes as n
+from ..common import share_exponentials
 from .printer import CPP_RESERVED, NestCppPrinter, cpp_comment, cpp_string
 from .statements import StatementPrinter
 
@@ -180,7 +181,7 @@ class NeuronGenerator:
         n_states = len(block.states)
         y_names = {str(s): f"__y[ {k} ]" for k, s in enumerate(block.states)}
         printer = self._with({**y_names, "t": "( B_.__t + __tt )"})
-        exprs = [block.rhs[s] for s in block.states]
+        exprs = share_exponentials([block.rhs[s] for s in block.states])
         temps, reduced = sympy.cse(exprs, symbols=sympy.numbered_symbols("__cse"), optimizations="basic")
         names = dict(printer.names)
         for tsym, _ in temps:

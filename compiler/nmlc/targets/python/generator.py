@@ -25,7 +25,7 @@ from ...analysis import ExactBlock, NumericBlock
 from ...ir.lowering import DERIV_SUFFIX
 from ...ir.model import IRError, ModelIR
 from ...syntax import nodes as n
-from ..common import substep_event_handlers
+from ..common import share_exponentials, substep_event_handlers
 from .printer import PY_RESERVED, NumpyPrinter, ScalarPrinter, py_attr, py_string
 from .statements import StatementPrinter, py_dtype
 
@@ -191,7 +191,7 @@ class PyNeuronGenerator:
         for k, s in enumerate(block.states):
             names[str(s)] = f"_y[{k}]"
         names["t"] = "(_s._t + _tt)"
-        exprs = [block.rhs[s] for s in block.states]
+        exprs = share_exponentials([block.rhs[s] for s in block.states])
         if any(e.has(sympy.Indexed) for e in exprs):
             raise IRError(ir.model, "a vector variable in the right-hand side of a numerically integrated ODE",
                           "E0602")
