@@ -24,7 +24,7 @@ from ...analysis import ExactBlock, NumericBlock
 from ...ir.lowering import DERIV_SUFFIX, sym
 from ...ir.model import IRError, ModelIR
 from ...syntax import nodes as n
-from ..common import share_exponentials
+from ..common import integration_guards, share_exponentials
 from .printer import CPP_RESERVED, NestCppPrinter, cpp_comment, cpp_string
 from .statements import StatementPrinter
 
@@ -249,28 +249,12 @@ class NeuronGenerator:
             # block reads to choose what to integrate (NESTML's `refr_t`/`r` pattern: the reset state
             # must then hold until the step ends, as NESTML checks onCondition after the step).
             assigned = {node.target.name for node in h.walk() if isinstance(node, n.Assign)}
-            if not assigned & read or assigned & self._integration_guards():
+            if not assigned & read or assigned & integration_guards(self.ir.model):
                 continue
             cond = stmts.expr(h.cond)
             out += [*store, f"if ( {cond} )", "{", *["  " + ln for ln in stmts.block(h.body)], *["  " + ln for ln in load],
                     f"  {self._stepper_reset(block)}", "}"]
         return out
-
-    def _integration_guards(self) -> set[str]:
-        """Names read by the conditions of `if`/`while` statements of the update block that decide
-        which integrate_odes call runs."""
-        guards: set[str] = set()
-        for ub in self.ir.model.blocks_of(n.UpdateBlock):
-            for node in ub.walk():
-                if isinstance(node, n.If):
-                    conds = [c for c, _ in node.branches]
-                elif isinstance(node, n.While):
-                    conds = [node.cond]
-                else:
-                    continue
-                if any(isinstance(x, n.Call) and x.func == "integrate_odes" for x in node.walk()):
-                    guards |= {x.name for c in conds for x in c.walk() if isinstance(x, n.Name)}
-        return guards
 
     def _stepper_reset(self, block: NumericBlock) -> str:
         index = self.ir.plan.blocks.index(block)
