@@ -179,13 +179,15 @@ def build(paths: Iterable[str | os.PathLike], build_dir: str | os.PathLike | Non
     def make(tmp: Path) -> Path:
         from concurrent.futures import ThreadPoolExecutor
 
-        from .targets.nest.support import ADAPTER_OBJECT, plan_units, runtime_support_dir
-        from .targets.nest.toolchain import compile_module
+        from .targets.nest.support import ADAPTER_OBJECT, plan_units, runtime_support_dir, uses_nest_headers
+        from .targets.nest.toolchain import compile_module, support_include_dir
 
-        # nmlc's support files (built once per toolchain) are made ready while the front end runs
-        with ThreadPoolExecutor(max_workers=1) as pool:
+        # nmlc's support files (built once per toolchain) are made ready while the front end runs: the
+        # adapter, and beside it the support folder (with NEST's precompiled header if the module needs it)
+        with ThreadPoolExecutor(max_workers=2) as pool:
             support = pool.submit(runtime_support_dir, toolchain)
             generated, infos, warnings = _generate(files, module_name, name_suffix, werror, pair_list)
+            pool.submit(support_include_dir, toolchain, precompile=uses_nest_headers(generated)).result()
             runtime = support.result()
         interfaces.update(infos)
         if warnings:

@@ -3,7 +3,7 @@
 Generated neurons are compiled without NEST's headers: every translation unit that includes them
 spends about 2.5 s instantiating the templates they use, whatever the model. What a neuron core
 needs of NEST (support/nmlc_abi.h) is implemented once by the adapter (support/nmlc_nest_adapter.cpp),
-compiled here against the precompiled NEST header and linked into every module nmlc builds. The
+compiled here and linked into every module nmlc builds. The
 folder also holds ``nmlc_core.h``, which every neuron core includes first (the standard library,
 nmlc_abi.h and the numeric runtime), in precompiled form.
 
@@ -27,7 +27,7 @@ from .toolchain import (
     _include_flags,
     _run,
     _support_flags,
-    support_include_dir,
+    support_texts,
 )
 
 log = logging.getLogger(__name__)
@@ -62,17 +62,19 @@ def runtime_support_dir(toolchain: Toolchain) -> Path:
     """Return the folder with the adapter object and the core header for ``toolchain``, building it once.
 
     It lives in nmlc's cache (``<cache>/runtime/<key>``), keyed by the toolchain and the sources; a
-    file lock makes concurrent processes build it once. Builds the NEST support folder first if needed.
+    file lock makes concurrent processes build it once. It needs nothing else built: the adapter is
+    compiled with NEST's headers as they are (the support folder's header texts are copied here), so
+    that the first build on a machine compiles it while NEST's headers are precompiled, if a module
+    needs them at all, instead of after.
     """
-    nest_support = support_include_dir(toolchain)
-    texts = _texts()
-    key = content_hash(toolchain.fingerprint(), str(nest_support), *(f"{k}\n{v}" for k, v in sorted(texts.items())))[:32]
+    texts = {**support_texts(toolchain), **_texts()}
+    key = content_hash(toolchain.fingerprint(), *(f"{k}\n{v}" for k, v in sorted(texts.items())))[:32]
 
     def make(folder: Path) -> Path:
+        (folder / "compat").mkdir()
         for name, text in texts.items():
             (folder / name).write_text(text, encoding="utf-8")
-        base = [*toolchain.cxx_argv(), *toolchain.cxxflags, *_support_flags(nest_support), "-I", str(folder),
-                *_include_flags(toolchain)]
+        base = [*toolchain.cxx_argv(), *toolchain.cxxflags, *_support_flags(folder), *_include_flags(toolchain)]
         steps = {
             "precompiling " + CORE_HEADER: [*base, "-x", "c++-header", str(folder / CORE_HEADER), "-o",
                                             str(folder / (CORE_HEADER + ".gch"))],
@@ -95,6 +97,11 @@ def runtime_support_dir(toolchain: Toolchain) -> Path:
 def _first_include(text: str) -> str:
     match = re.search(r'^\s*#\s*include\s*"([^"]+)"', text, re.MULTILINE)
     return match.group(1) if match else ""
+
+
+def uses_nest_headers(sources: Mapping[str, str]) -> bool:
+    """Whether a unit of ``sources`` includes NEST's headers (through the precompiled header)."""
+    return any(_first_include(text) == PCH_HEADER_NAME for name, text in sources.items() if name.endswith(".cpp"))
 
 
 def plan_units(sources: Mapping[str, str], jobs: int) -> tuple[list[list[str]], list[list[str]]]:

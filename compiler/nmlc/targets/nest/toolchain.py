@@ -458,6 +458,17 @@ def _read_nest_names(toolchain: Toolchain) -> str | None:
     return None
 
 
+def support_texts(toolchain: Toolchain) -> dict[str, str]:
+    """The files of nmlc's support folder for ``toolchain`` that are written, not compiled: file name to text."""
+    names_h, names_cpp = _names_files(_read_nest_names(toolchain))
+    return {
+        PCH_HEADER_NAME: pch_header_text(),
+        _NAMES_HEADER: names_h,
+        _NAMES_SOURCE: names_cpp,
+        "compat/ltdl.h": _LTDL_SHIM,
+    }
+
+
 def support_include_dir(toolchain: Toolchain, *, precompile: bool = True) -> Path:
     """Return nmlc's support folder for ``toolchain``, building it on first use.
 
@@ -469,13 +480,7 @@ def support_include_dir(toolchain: Toolchain, *, precompile: bool = True) -> Pat
     pytest-xdist workers) build it once.
     """
     precompile = precompile and toolchain.is_gcc()
-    names_h, names_cpp = _names_files(_read_nest_names(toolchain))
-    texts = {
-        PCH_HEADER_NAME: pch_header_text(),
-        _NAMES_HEADER: names_h,
-        _NAMES_SOURCE: names_cpp,
-        "compat/ltdl.h": _LTDL_SHIM,
-    }
+    texts = support_texts(toolchain)
     key = content_hash(
         toolchain.fingerprint(),
         *(f"{k}\n{v}" for k, v in sorted(texts.items())),
@@ -588,23 +593,29 @@ def compile_module(
     target = out_dir / f"{module_name}.so"
     target.unlink(missing_ok=True)
 
-    support = support_include_dir(toolchain, precompile=use_pch)
     build_dir = Path(tempfile.mkdtemp(prefix=".nmlc-build-", dir=out_dir))
     try:
         unit_paths = []
+        firsts = []
         flags = [list(group_flags[i]) if i < len(group_flags) else [] for i in range(len(plan))]
         for index, members in enumerate(plan):
+            first = _first_include(sources[members[0]])
             if len(members) == 1:
                 unit_paths.append(out_dir / members[0])
+                firsts.append(first)
                 continue
             # A precompiled header is only used as the first include of the unit itself.
             unity = build_dir / f"{module_name}_part{index}.cpp"
-            first = _first_include(sources[members[0]])
             if first is None or not any(pch in first for pch in PRECOMPILED_HEADERS):
                 first = f'#include "{PCH_HEADER_NAME}"'
             unity.write_text(first + "\n" + "".join(f'#include "{out_dir / u}"\n' for u in members),
                              encoding="utf-8")
             unit_paths.append(unity)
+            firsts.append(first)
+        # NEST's headers are precompiled (about 10 s, once per toolchain) only when a unit uses them:
+        # a module of neuron cores never waits for it
+        needs_pch = any(first is not None and PCH_HEADER_NAME in first for first in firsts)
+        support = support_include_dir(toolchain, precompile=use_pch and needs_pch)
         compiled = _compile_units(unit_paths, build_dir, toolchain, support, jobs, include_dirs, flags)
 
         partial = build_dir / f"{module_name}.so"
