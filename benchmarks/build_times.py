@@ -39,17 +39,17 @@ def nmlc_build(files: list[Path], cache: Path) -> tuple[float, float]:
     return wall, _children_cpu() - cpu0
 
 
-def build_rows(one: Path, warmup: Path, library: list[Path], repeats: int) -> list[dict]:
+def build_rows(one: Path, warmup: list[Path], library: list[Path], repeats: int) -> list[dict]:
     """Cold build of ``one`` (with and without nmlc's per-toolchain support files), warm rebuild, library."""
     rows = []
     with tempfile.TemporaryDirectory(prefix="nmlc-bench-") as tmp:
         tmp = Path(tmp)
-        # first build into an empty cache: also builds the precompiled headers and the NEST adapter
+        # first build into an empty cache: also builds the NEST adapter and the precompiled core header
         first = nmlc_build([one], tmp / "first")
         # cold builds of a model with the support files present (built once per toolchain): the
         # support folders are kept, the module cache is emptied before each build
         base = tmp / "cold"
-        nmlc_build([warmup], base)
+        nmlc_build(warmup, base)
         cold = []
         for _ in range(repeats):
             shutil.rmtree(base / "modules", ignore_errors=True)
