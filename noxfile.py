@@ -55,7 +55,7 @@ def lint(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Generated vs built-in models (Brunel, HH, STDP networks; memory) and build times, as ratios of one
     interleaved run, with the machine's description; prints the table and writes benchmarks/results/.
-    Pass options after `--`, e.g. `nox -s bench -- --runs 3 --instructions` (see benchmarks/run.py)."""
+    Pass options after `--`, e.g. `nox -s bench -- --runs 3 --min-seconds 0 --instructions` (see benchmarks/run.py)."""
     session.run("python", "benchmarks/run.py", *session.posargs)
 
 

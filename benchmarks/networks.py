@@ -107,13 +107,17 @@ def hh_network(neuron_model: str, *, n: int, sim_time: float, threads: int, para
 
 
 def interleave(runs: int, a: tuple[str, Callable[[], tuple[float, float]]],
-               b: tuple[str, Callable[[], tuple[float, float]]]) -> tuple[Timing, Timing]:
-    """Run A and B ``runs`` times each in the order A B, B A, A B, ...; each callable returns (time, rate)."""
+               b: tuple[str, Callable[[], tuple[float, float]]], min_seconds: float = 0.0) -> tuple[Timing, Timing]:
+    """Run A and B in the order A B, B A, A B, ...: ``runs`` times each, and more until each side has
+    been timed for ``min_seconds`` in all (short simulations get more runs, so that every comparison
+    samples the machine's drifting load for about as long). Each callable returns (time, rate)."""
     ta, tb = Timing(a[0]), Timing(b[0])
-    for i in range(runs):
+    i = 0
+    while i < runs or min(sum(ta.times), sum(tb.times)) < min_seconds:
         pair = ((ta, a[1]), (tb, b[1])) if i % 2 == 0 else ((tb, b[1]), (ta, a[1]))
         for timing, fn in pair:
             took, rate = fn()
             timing.times.append(took)
             timing.rates.append(rate)
+        i += 1
     return ta, tb

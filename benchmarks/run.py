@@ -6,8 +6,9 @@ Every comparison runs both sides in the same process, interleaved (A B B A ...);
 of the fastest runs (least disturbed by other processes) and of the medians. What a comparison needs
 but the library lacks is reported as not measured, not skipped silently.
 
-Options: ``--runs`` (repetitions per side), ``--scale`` (network size), ``--only`` (one section),
-``--instructions`` (also count instructions under callgrind: independent of the machine's load).
+Options: ``--runs`` (repetitions per side, at least), ``--min-seconds`` (more repetitions until each side
+of a comparison was timed that long: short simulations get more), ``--scale`` (network size), ``--only``
+(one section), ``--instructions`` (also count instructions under callgrind: independent of the load).
 """
 from __future__ import annotations
 
@@ -82,8 +83,11 @@ def _missing(name: str, why: str) -> dict:
     return {"benchmark": name, "missing": why}
 
 
-def bench_networks(runs: int, threads: int, scale: float) -> list[dict]:
+def bench_networks(runs: int, threads: int, scale: float, min_seconds: float = 0.0) -> list[dict]:
     import nmlc
+
+    def interleave(a, b):
+        return networks.interleave(runs, a, b, min_seconds)
 
     rows = []
     alpha = _library("neurons", "iaf_psc_alpha")
@@ -92,7 +96,7 @@ def bench_networks(runs: int, threads: int, scale: float) -> list[dict]:
         return [_missing("Brunel iaf_psc_alpha", "library/neurons/iaf_psc_alpha is not in the library")]
     mod = nmlc.build([alpha])
     gen = mod.models["iaf_psc_alpha"]
-    b, g = networks.interleave(runs, ("built-in", lambda: networks.brunel(
+    b, g = interleave(("built-in", lambda: networks.brunel(
         "iaf_psc_alpha", order=order, sim_time=1000.0, threads=threads)),
         ("generated", lambda: networks.brunel(gen, order=order, sim_time=1000.0, threads=threads,
                                               install=mod.install)))
@@ -105,13 +109,13 @@ def bench_networks(runs: int, threads: int, scale: float) -> list[dict]:
         mh = nmlc.build([hh])
         n = max(int(1000 * scale), 200)
         ghh = mh.models["hh_psc_alpha"]
-        b, g = networks.interleave(runs, ("built-in", lambda: networks.hh_network(
+        b, g = interleave(("built-in", lambda: networks.hh_network(
             "hh_psc_alpha", n=n, sim_time=1000.0, threads=threads)),
             ("generated", lambda: networks.hh_network(ghh, n=n, sim_time=1000.0, threads=threads,
                                                       install=mh.install)))
         rows.append(_row(f"HH network hh_psc_alpha, N={n}, 1 s, {threads} thread(s); library defaults "
                          "(generated: Dopri5 at 1e-6, built-in: RKF45 at 1e-3)", b, g, 1.10))
-        b, g = networks.interleave(runs, ("built-in", lambda: networks.hh_network(
+        b, g = interleave(("built-in", lambda: networks.hh_network(
             "hh_psc_alpha", n=n, sim_time=1000.0, threads=threads)),
             ("generated", lambda: networks.hh_network(ghh, n=n, sim_time=1000.0, threads=threads,
                                                       params=HH_AT_NEST_TOLERANCE, install=mh.install)))
@@ -125,7 +129,7 @@ def bench_networks(runs: int, threads: int, scale: float) -> list[dict]:
         ms = nmlc.build([alpha, stdp], pairs=[("iaf_psc_alpha", "stdp_synapse")])
         neuron = ms.models["iaf_psc_alpha__with_stdp_synapse"]
         syn = ms.models["stdp_synapse__with_iaf_psc_alpha"]
-        b, g = networks.interleave(runs, ("built-in", lambda: networks.brunel(
+        b, g = interleave(("built-in", lambda: networks.brunel(
             "iaf_psc_alpha", order=order, sim_time=1000.0, threads=threads, synapse_model="stdp_synapse",
             stdp_params=NEST_ADDITIVE_STDP)),
             ("generated", lambda: networks.brunel(neuron, order=order, sim_time=1000.0, threads=threads,
@@ -270,7 +274,9 @@ def plot(rows: list[dict], path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=3, help="repetitions per side of each network benchmark")
+    parser.add_argument("--runs", type=int, default=5, help="repetitions per side of each network benchmark")
+    parser.add_argument("--min-seconds", type=float, default=60.0,
+                        help="more repetitions until each side's simulations took this long in all")
     parser.add_argument("--scale", type=float, default=1.0, help="network size factor")
     parser.add_argument("--only", choices=["networks", "memory", "build", "instructions"], default=None)
     parser.add_argument("--instructions", action="store_true", help="also count instructions under callgrind")
@@ -281,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict] = []
     if args.only in (None, "networks"):
         for threads in (1, 2):
-            rows += bench_networks(args.runs, threads, args.scale)
+            rows += bench_networks(args.runs, threads, args.scale, args.min_seconds)
     if args.only == "instructions" or (args.only is None and args.instructions):
         rows += bench_instructions(args.scale)
     if args.only in (None, "memory"):

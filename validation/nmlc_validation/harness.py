@@ -91,8 +91,7 @@ class Harness:
     # -- running ---------------------------------------------------------------------------------------------
     def run_case(self, spec: Spec, case_name: str) -> CaseResult:
         """Run one case; never raises for spec, build or simulation problems (they become ``status='error'``)."""
-        result = CaseResult(spec.display, spec.model_label, "synapse" if spec.model and spec.model.is_synapse
-                            else "neuron", case_name, "error")
+        result = CaseResult(spec.display, spec.model_label, spec.kind, case_name, "error")
         try:
             if spec.issues_for(case_name):
                 self._add_interface_issues(spec)

@@ -141,6 +141,15 @@ class Spec:
         return self.path.parent
 
     @property
+    def kind(self) -> str:
+        """``synapse`` or ``neuron``; inside the library, what its folder calls it (``generator`` for
+        library/generators/<name>/spec.yaml)."""
+        category = self.directory.parent
+        if category.parent.name == "library" and category.name.endswith("s"):
+            return category.name[:-1]
+        return "synapse" if self.model is not None and self.model.is_synapse else "neuron"
+
+    @property
     def model_label(self) -> str:
         if self.model is not None:
             return self.model.label

@@ -166,3 +166,13 @@ def test_readme_example_covers_every_stimulus_and_expectation_and_validates(tmp_
             seen_expect |= {next(iter(e)) for e in case["expect"]}
     assert seen_stimuli == stimulus_kinds
     assert seen_expect == expectation_kinds
+
+
+def test_kind_follows_the_library_folder_else_the_model() -> None:
+    library = REPO / "library"
+    assert load_spec(library / "generators" / "inhomogeneous_poisson" / "spec.yaml").kind == "generator"
+    assert load_spec(library / "neurons" / "iaf_psc_alpha" / "spec.yaml").kind == "neuron"
+    assert load_spec(library / "synapses" / "stdp" / "spec.yaml").kind == "synapse"
+    # outside library/ the folder says nothing: the model's own kind
+    assert load_spec(DATA / "builtin_iaf_psc_exp" / "spec.yaml").kind == "neuron"
+    assert load_spec(DATA / "builtin_stdp_synapse" / "spec.yaml").kind == "synapse"

@@ -331,6 +331,81 @@ def _rt_finite_cols(a):
     return _np.isfinite(a).all(axis=0)
 
 
+class _RtSteps:
+    """What an adaptive stepper keeps per column (neuron) over one simulation step [0, T], the same for
+    Dormand-Prince and RODAS3: time reached, step to try, smallest step, whether the last attempt was
+    rejected, whether a new call starts (and the tolerances)."""
+
+    __slots__ = ("T", "t", "h", "hmin", "rej", "call", "atol", "rtol")
+
+    def __init__(self, k, T, atol, rtol):
+        self.T = T
+        self.t = _np.zeros(k)
+        self.h = _np.zeros(k)
+        self.hmin = _np.zeros(k)
+        self.rej = _np.zeros(k, dtype=bool)
+        self.call = _np.ones(k, dtype=bool)
+        self.atol = _np.broadcast_to(_np.asarray(atol, dtype=float), (k,))
+        self.rtol = _np.broadcast_to(_np.asarray(rtol, dtype=float), (k,))
+
+    def begin(self, f, c, Y, f0, h_io, order):
+        """A call starts for the columns ``c``: their smallest step and first trial step (the step suggested
+        by the last call when there is one, else the initial-step heuristic of an ``order`` method)."""
+        t, T = self.t, self.T
+        self.hmin[c] = _np.maximum(_np.maximum(_H_MIN, 64.0 * _DBL_EPS * _np.maximum(_np.abs(t[c]), abs(T))),
+                                   _DBL_MIN)
+        hc = h_io[c].copy()
+        init = ~((hc > 0.0) & _np.isfinite(hc))
+        if init.any():
+            ci = c[init]
+            hc[init] = _rt_initial_step(f, ci, t[ci], T - t[ci], Y[:, ci], f0[:, ci], self.atol[ci], self.rtol[ci],
+                                        order)
+        self.h[c] = _np.maximum(hc, self.hmin[c])
+        self.rej[c] = False
+        self.call[c] = False
+
+    def trial(self, act):
+        """(step to try, whether it ends the interval, step the controller asked for) of the columns ``act``."""
+        span = self.T - self.t[act]
+        ha = self.h[act]
+        last = ha * 1.01 >= span
+        return _np.where(last, span, ha), last, ha
+
+    def error(self, act, errv, y, y1, finite):
+        """The error norm of the attempted steps of ``act`` (infinite where the attempt is not finite)."""
+        return _np.where(finite, _rt_error_norm(_np.where(finite, errv, 0.0), y, _np.where(finite, y1, 0.0),
+                                                self.atol[act], self.rtol[act]), _np.inf)
+
+    def retry_nonfinite(self, act, finite, htry, message):
+        """Columns whose attempt is not finite retry with a smaller step (an error at the smallest step).
+        Returns the smallest steps of ``act``."""
+        hmin_a = self.hmin[act]
+        bad = ~finite
+        if bad.any():
+            if (htry[bad] <= hmin_a[bad]).any():
+                raise NumericalInstability(message)
+            b = act[bad]
+            self.h[b] = _np.maximum(htry[bad] * _FAC_MIN, hmin_a[bad])
+            self.rej[b] = True
+        return hmin_a
+
+    def accepted(self, a, acc, ht, h_new, last, ha, ta):
+        """Columns ``a`` (``acc`` of the attempt) accepted their steps ``ht``: their time advances (to T
+        exactly at the end) and the step suggested for the next one is returned. After a rejection the
+        step may not grow; a step shortened only to end the interval does not shrink the suggestion."""
+        h_new = _np.where(self.rej[a], _np.minimum(h_new, ht), h_new)
+        la = last[acc]
+        keep = la & (ht < ha[acc]) & (h_new >= ht)
+        self.t[a] = _np.where(la, self.T, ta[acc] + ht)
+        self.call[a] = True
+        return _np.where(keep, _np.maximum(h_new, ha[acc]), h_new)
+
+    def rejected(self, r, h_new, hmin_r):
+        """Columns ``r`` rejected their steps and retry with ``h_new`` (at least the smallest step)."""
+        self.h[r] = _np.maximum(h_new, hmin_r)
+        self.rej[r] = True
+
+
 def _rt_dopri(f, Y, T, h_io, err_old, atol, rtol, on_accept=None, name="model", finish=None, finish_below=0):
     """Integrate every column of ``Y`` (states x neurons) from 0 to ``T`` with adaptive Dormand-Prince.
 
@@ -345,15 +420,10 @@ def _rt_dopri(f, Y, T, h_io, err_old, atol, rtol, on_accept=None, name="model", 
     ``finish(pos, t, k1)`` completes each of them on its own (same arithmetic, on floats).
     """
     ns, k = Y.shape
-    t = _np.zeros(k)
+    st = _RtSteps(k, T, atol, rtol)
+    t, call = st.t, st.call
     fsal = _np.zeros(k, dtype=bool)
     k1 = _np.empty((ns, k))
-    call = _np.ones(k, dtype=bool)
-    h = _np.zeros(k)
-    hmin = _np.zeros(k)
-    rej = _np.zeros(k, dtype=bool)
-    atol = _np.broadcast_to(_np.asarray(atol, dtype=float), (k,))
-    rtol = _np.broadcast_to(_np.asarray(rtol, dtype=float), (k,))
     while True:
         act = _np.nonzero(t < T)[0]
         if act.size == 0:
@@ -371,19 +441,8 @@ def _rt_dopri(f, Y, T, h_io, err_old, atol, rtol, on_accept=None, name="model", 
                 k1[:, need] = f(need, t[need], Y[:, need])
                 if not _rt_finite_cols(k1[:, need]).all():
                     raise NumericalInstability(f"{name}: the right-hand side is NaN or infinite")
-            hmin[c] = _np.maximum(_np.maximum(_H_MIN, 64.0 * _DBL_EPS * _np.maximum(_np.abs(t[c]), abs(T))), _DBL_MIN)
-            hc = h_io[c].copy()
-            init = ~((hc > 0.0) & _np.isfinite(hc))
-            if init.any():
-                ci = c[init]
-                hc[init] = _rt_initial_step(f, ci, t[ci], T - t[ci], Y[:, ci], k1[:, ci], atol[ci], rtol[ci], 5)
-            h[c] = _np.maximum(hc, hmin[c])
-            rej[c] = False
-            call[c] = False
-        span = T - t[act]
-        ha = h[act]
-        last = ha * 1.01 >= span
-        htry = _np.where(last, span, ha)
+            st.begin(f, c, Y, k1, h_io, 5)
+        htry, last, ha = st.trial(act)
         ta = t[act]
         y = Y[:, act]
         kk1 = k1[:, act]
@@ -402,44 +461,27 @@ def _rt_dopri(f, Y, T, h_io, err_old, atol, rtol, on_accept=None, name="model", 
         errv = htry * (_E1 * kk1 + _E3 * k3 + _E4 * k4 + _E5 * k5 + _E6 * k6 + _E7 * k7)
         finite = _rt_finite_cols(y1) & _rt_finite_cols(errv)
         with _np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            err = _np.where(finite, _rt_error_norm(_np.where(finite, errv, 0.0), y, _np.where(finite, y1, 0.0),
-                                                   atol[act], rtol[act]), _np.inf)
+            err = st.error(act, errv, y, y1, finite)
             fac_err = _np.power(err, _ALPHA)
-        hmin_a = hmin[act]
-        bad = ~finite
-        if bad.any():
-            if (htry[bad] <= hmin_a[bad]).any():
-                raise NumericalInstability(f"{name}: NaN or infinite values at the minimum step size")
-            b = act[bad]
-            h[b] = _np.maximum(htry[bad] * _FAC_MIN, hmin_a[bad])
-            rej[b] = True
+        hmin_a = st.retry_nonfinite(act, finite, htry, f"{name}: NaN or infinite values at the minimum step size")
         acc = finite & ((err <= 1.0) | (htry <= hmin_a))
         if acc.any():
             a = act[acc]
             ht = htry[acc]
             fac = fac_err[acc] / _np.power(err_old[a], _BETA) / _SAFETY
             fac = _np.clip(fac, 1.0 / _FAC_MAX, 1.0 / _FAC_MIN)
-            h_new = ht / fac
-            h_new = _np.where(rej[a], _np.minimum(h_new, ht), h_new)
-            la = last[acc]
-            keep = la & (ht < ha[acc]) & (h_new >= ht)
-            h_new = _np.where(keep, _np.maximum(h_new, ha[acc]), h_new)
+            h_io[a] = st.accepted(a, acc, ht, ht / fac, last, ha, ta)
             err_old[a] = _np.maximum(err[acc], 1e-4)
             Y[:, a] = y1[:, acc]
             k1[:, a] = k7[:, acc]
-            t[a] = _np.where(la, T, ta[acc] + ht)
             fsal[a] = True
-            h_io[a] = h_new
-            call[a] = True
             if on_accept is not None:
                 changed = on_accept(a, Y)
                 if changed is not None and _np.any(changed):
                     fsal[a[changed]] = False
         rj = finite & ~acc
         if rj.any():
-            r = act[rj]
-            h[r] = _np.maximum(htry[rj] / _np.minimum(1.0 / _FAC_MIN, fac_err[rj] / _SAFETY), hmin_a[rj])
-            rej[r] = True
+            st.rejected(act[rj], htry[rj] / _np.minimum(1.0 / _FAC_MIN, fac_err[rj] / _SAFETY), hmin_a[rj])
 
 
 # ------------------------------------------------------------------------- Rosenbrock (RODAS3)
@@ -521,15 +563,10 @@ def _rt_rodas(f, jac, Y, T, h_io, atol, rtol, on_accept=None, name="model"):
     ``on_accept(pos, Y)`` applies sub-step events after every accepted step (the next step re-evaluates
     f and the Jacobian anyway, so what it changed needs no bookkeeping)."""
     ns, k = Y.shape
-    t = _np.zeros(k)
-    call = _np.ones(k, dtype=bool)
-    h = _np.zeros(k)
-    hmin = _np.zeros(k)
-    rej = _np.zeros(k, dtype=bool)
+    st = _RtSteps(k, T, atol, rtol)
+    t, call = st.t, st.call
     f0 = _np.zeros((ns, k))
     J = _np.zeros((ns, ns, k))
-    atol = _np.broadcast_to(_np.asarray(atol, dtype=float), (k,))
-    rtol = _np.broadcast_to(_np.asarray(rtol, dtype=float), (k,))
     while True:
         act = _np.nonzero(t < T)[0]
         if act.size == 0:
@@ -542,19 +579,8 @@ def _rt_rodas(f, jac, Y, T, h_io, atol, rtol, on_accept=None, name="model"):
             J[:, :, c] = jac(c, t[c], Y[:, c])
             if not (_rt_finite_cols(f0[:, c]).all() and _np.isfinite(J[:, :, c]).all()):
                 raise NumericalInstability(f"{name}: the right-hand side or its Jacobian is NaN or infinite")
-            hmin[c] = _np.maximum(_np.maximum(_H_MIN, 64.0 * _DBL_EPS * _np.maximum(_np.abs(t[c]), abs(T))), _DBL_MIN)
-            hc = h_io[c].copy()
-            init = ~((hc > 0.0) & _np.isfinite(hc))
-            if init.any():
-                ci = c[init]
-                hc[init] = _rt_initial_step(f, ci, t[ci], T - t[ci], Y[:, ci], f0[:, ci], atol[ci], rtol[ci], 3)
-            h[c] = _np.maximum(hc, hmin[c])
-            rej[c] = False
-            call[c] = False
-        span = T - t[act]
-        ha = h[act]
-        last = ha * 1.01 >= span
-        htry = _np.where(last, span, ha)
+            st.begin(f, c, Y, f0, h_io, 3)
+        htry, last, ha = st.trial(act)
         ta = t[act]
         y = Y[:, act]
         fa = f0[:, act]
@@ -574,38 +600,21 @@ def _rt_rodas(f, jac, Y, T, h_io, atol, rtol, on_accept=None, name="model"):
         errv = u4
         finite &= _rt_finite_cols(y1) & _rt_finite_cols(errv)
         with _np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            err = _np.where(finite, _rt_error_norm(_np.where(finite, errv, 0.0), y, _np.where(finite, y1, 0.0),
-                                                   atol[act], rtol[act]), _np.inf)
+            err = st.error(act, errv, y, y1, finite)
             fac = _np.clip(_SAFETY * _np.power(err, -1.0 / 3.0), _FAC_MIN, _FAC_MAX)
-        hmin_a = hmin[act]
-        bad = ~finite
-        if bad.any():
-            if (htry[bad] <= hmin_a[bad]).any():
-                raise NumericalInstability(f"{name}: NaN, infinite values or a singular implicit system at the "
-                                           "minimum step size")
-            b = act[bad]
-            h[b] = _np.maximum(htry[bad] * _FAC_MIN, hmin_a[bad])
-            rej[b] = True
+        hmin_a = st.retry_nonfinite(act, finite, htry, f"{name}: NaN, infinite values or a singular implicit "
+                                    "system at the minimum step size")
         acc = finite & ((err <= 1.0) | (htry <= hmin_a))
         if acc.any():
             a = act[acc]
             ht = htry[acc]
-            h_new = ht * fac[acc]
-            h_new = _np.where(rej[a], _np.minimum(h_new, ht), h_new)
-            la = last[acc]
-            keep = la & (ht < ha[acc]) & (h_new >= ht)
-            h_new = _np.where(keep, _np.maximum(h_new, ha[acc]), h_new)
+            h_io[a] = st.accepted(a, acc, ht, ht * fac[acc], last, ha, ta)
             Y[:, a] = y1[:, acc]
-            t[a] = _np.where(la, T, ta[acc] + ht)
-            h_io[a] = h_new
-            call[a] = True
             if on_accept is not None:
                 on_accept(a, Y)
         rj = finite & ~acc
         if rj.any():
-            r = act[rj]
-            h[r] = _np.maximum(htry[rj] * fac[rj], hmin_a[rj])
-            rej[r] = True
+            st.rejected(act[rj], htry[rj] * fac[rj], hmin_a[rj])
 
 
 # ------------------------------------------------------------------ scalar path (one neuron at a time)
