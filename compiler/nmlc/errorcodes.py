@@ -74,6 +74,8 @@ CATALOGUE: dict[str, Entry] = {
     "E0309": _e("function `{name}` must return a value of type {type} on every path", "a missing return"),
     "E0310": _e("{detail}", "a return statement that does not fit its function"),
     "E0311": _e("index must be an integer, not {got}", "a vector index that is not an integer"),
+    "E0312": _e("converting {src} to {dst} takes a factor of {factor}, beyond the range of normal doubles",
+                "a unit conversion whose factor is beyond the range of doubles"),
     # --- model structure --------------------------------------------------------------------
     "E0400": _e("block `{block}` appears more than once", "duplicate blocks that must be unique"),
     "E0401": _e("`{what}` is not allowed in {where}", "a construct in the wrong block or model kind"),

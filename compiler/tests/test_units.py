@@ -4,10 +4,11 @@ from __future__ import annotations
 import copy
 import math
 import pickle
+import sys
 from fractions import Fraction
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from nmlc.semantics.units import (
@@ -509,6 +510,9 @@ def test_group_laws(a: Unit, b: Unit, e: Fraction) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(symbols, st.integers(-3, 3)), min_size=1, max_size=5))
+@example([("YA", 1), ("YA", 3), ("YA", 3), ("YA", 3), ("YA", 3)])  # 1e312: above the doubles
+@example([("EA", -3), ("Ykat", -2), ("Ykat", -3), ("Ykat", -3), ("Ykat", -3)])  # 1e-318: subnormal
+@example([("EA", -2), ("Ykat", -3), ("Ykat", -3), ("Ykat", -3), ("Ykat", -3)])  # 1e-336: 0.0
 def test_value_agrees_with_an_independent_float_computation(factors: list[tuple[str, int]]) -> None:
     u = DIMENSIONLESS
     dims = [Fraction(0)] * 7
@@ -520,4 +524,11 @@ def test_value_agrees_with_an_independent_float_computation(factors: list[tuple[
         dims = [d + e * x for d, x in zip(dims, named.dims)]
         log_scale += e * math.log10(named.scale)
     assert list(u.dims) == dims
-    assert math.isclose(math.log10(u.scale), log_scale, rel_tol=1e-12, abs_tol=1e-9)
+    # the float scale is the nearest double: inf above the double range, subnormal or 0.0 below the normal one
+    top, bottom = math.log10(sys.float_info.max), math.log10(sys.float_info.min)
+    if bottom + 1e-6 < log_scale < top - 1e-6:
+        assert math.isclose(math.log10(u.scale), log_scale, rel_tol=1e-12, abs_tol=1e-9)
+    elif log_scale >= top + 1e-6:
+        assert u.scale == math.inf
+    elif log_scale <= bottom - 1e-6:
+        assert 0.0 <= u.scale < sys.float_info.min

@@ -97,7 +97,7 @@ class Harness:
                 self._add_interface_issues(spec)
             spec.raise_for(case_name)
             subject = self.subject(spec)
-            result.kind, result.solver = subject.kind, subject.solver
+            result.solver = subject.solver
             check_against_subject(spec, subject)
             spec.raise_for(case_name)
             case = spec.cases[case_name]

@@ -142,8 +142,8 @@ class Spec:
 
     @property
     def kind(self) -> str:
-        """``synapse`` or ``neuron``; inside the library, what its folder calls it (``generator`` for
-        library/generators/<name>/spec.yaml)."""
+        """What the summary calls the model: inside the library what its folder calls it (``generator``
+        for library/generators/<name>/spec.yaml), else ``synapse`` or ``neuron``."""
         category = self.directory.parent
         if category.parent.name == "library" and category.name.endswith("s"):
             return category.name[:-1]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import sys
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Callable
@@ -202,6 +203,14 @@ class ExprChecker:
 
     def _convert(self, expr: n.Expr, src: Unit, dst: Unit) -> None:
         factor = src.conversion_factor(dst)
+        if math.isinf(factor) or factor < sys.float_info.min:
+            # beyond the normal doubles: the converted value would be inf, 0 or lose precision
+            exact = src.exact_conversion_factor(dst)
+            shown = (f"about 1e{math.log10(exact.numerator) - math.log10(exact.denominator):+.0f}"
+                     if exact is not None else f"{factor:g}")
+            self.report("E0312", loc_span(expr), src=fmt_unit(src), dst=fmt_unit(dst), factor=shown)
+            self.facts.conversions.pop(id(expr), None)
+            return
         if not math.isclose(factor, 1.0, rel_tol=1e-15, abs_tol=0.0):
             self.facts.conversions[id(expr)] = factor
         else:

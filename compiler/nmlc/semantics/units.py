@@ -149,13 +149,20 @@ def _scale_pow(a: _Scale, e: int | Fraction) -> _Scale:
 
 
 def _scale_float(a: _Scale) -> float:
+    """The scale as the nearest double: ``inf`` above the double range, 0.0 or a subnormal below it."""
     r, n = a
+    try:
+        f = float(r)  # Fraction -> float is correctly rounded
+    except OverflowError:
+        f = math.inf
     if n == 1:
-        return float(r)  # Fraction -> float is correctly rounded
-    f = float(r)
+        return f
     if f == 0.0 or math.isinf(f) or f < 2.2250738585072014e-308:
         # r is outside the normal float range; its root may not be.
-        return math.exp((math.log(r.numerator) - math.log(r.denominator)) / n)
+        try:
+            return math.exp((math.log(r.numerator) - math.log(r.denominator)) / n)
+        except OverflowError:
+            return math.inf
     return f ** (1.0 / n)
 
 
