@@ -3,9 +3,9 @@
 Generated neurons are compiled without NEST's headers: every translation unit that includes them
 spends about 2.5 s instantiating the templates they use, whatever the model. What a neuron core
 needs of NEST (support/nmlc_abi.h) is implemented once by the adapter (support/nmlc_nest_adapter.cpp),
-compiled here and linked into every module nmlc builds. The
-folder also holds ``nmlc_core.h``, which every neuron core includes first (the standard library,
-nmlc_abi.h and the numeric runtime), in precompiled form.
+compiled here and linked into every module nmlc builds. The folder also holds ``nmlc_core.h``, which
+every neuron core includes first (the standard library, nmlc_abi.h and the numeric runtime), in
+precompiled form.
 
 :func:`plan_units` groups a module's translation units so that those that do include NEST's
 headers (synapses, co-generated neurons) are compiled as few times as the parallel jobs allow.
