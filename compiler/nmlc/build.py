@@ -187,7 +187,7 @@ def build(paths: Iterable[str | os.PathLike], build_dir: str | os.PathLike | Non
         with ThreadPoolExecutor(max_workers=2) as pool:
             support = pool.submit(runtime_support_dir, toolchain)
             generated, infos, warnings = _generate(files, module_name, name_suffix, werror, pair_list)
-            pool.submit(support_include_dir, toolchain, precompile=uses_nest_headers(generated)).result()
+            support_include_dir(toolchain, precompile=uses_nest_headers(generated))
             runtime = support.result()
         interfaces.update(infos)
         if warnings:

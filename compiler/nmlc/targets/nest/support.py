@@ -13,7 +13,6 @@ headers (synapses, co-generated neurons) are compiled as few times as the parall
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +23,7 @@ from .toolchain import (
     PCH_HEADER_NAME,
     Toolchain,
     ToolchainError,
+    _first_include,
     _include_flags,
     _run,
     _support_flags,
@@ -94,14 +94,15 @@ def runtime_support_dir(toolchain: Toolchain) -> Path:
     return ModuleCache(cache_dir() / "runtime").build(key, make).parent
 
 
-def _first_include(text: str) -> str:
-    match = re.search(r'^\s*#\s*include\s*"([^"]+)"', text, re.MULTILINE)
-    return match.group(1) if match else ""
+def _includes_nest(text: str) -> bool:
+    """Whether a unit's first include is NEST's precompiled header."""
+    first = _first_include(text)
+    return first is not None and f'"{PCH_HEADER_NAME}"' in first
 
 
 def uses_nest_headers(sources: Mapping[str, str]) -> bool:
     """Whether a unit of ``sources`` includes NEST's headers (through the precompiled header)."""
-    return any(_first_include(text) == PCH_HEADER_NAME for name, text in sources.items() if name.endswith(".cpp"))
+    return any(_includes_nest(text) for name, text in sources.items() if name.endswith(".cpp"))
 
 
 def plan_units(sources: Mapping[str, str], jobs: int) -> tuple[list[list[str]], list[list[str]]]:
@@ -115,7 +116,7 @@ def plan_units(sources: Mapping[str, str], jobs: int) -> tuple[list[list[str]], 
     each kind, units are dealt to the lightest group by source size.
     """
     units = sorted(name for name in sources if name.endswith(".cpp"))
-    nest = [u for u in units if _first_include(sources[u]) == PCH_HEADER_NAME]
+    nest = [u for u in units if _includes_nest(sources[u])]
     core = [u for u in units if u not in nest]
     groups: list[list[str]] = []
     flags: list[list[str]] = []
