@@ -109,3 +109,27 @@ def test_copied_models_and_defaults_keep_their_values(neurons):
     assert nest.GetDefaults("adapt_copy")["tau_adapt"] == 77.0
     assert nest.Create("adapt_copy").get("tau_adapt") == 77.0
     assert nest.Create(model).get("tau_adapt") == nest.GetDefaults(model)["tau_adapt"] != 77.0
+
+
+def test_current_source_connected_between_runs(neurons):
+    # A node reads its current rings only once a current source is connected to it: connecting one
+    # after a first Simulate must give the trace of a node connected from the start.
+    model = neurons.models["iaf_psc_exp_adapt_curr"]
+    traces = []
+    for connect_late in (False, True):
+        nest = _kernel(neurons)
+        n = nest.Create(model)
+        scg = nest.Create("step_current_generator", params={"amplitude_times": [20.0, 35.0],
+                                                            "amplitude_values": [300.0, 0.0]})
+        mm = nest.Create("multimeter", params={"record_from": ["V_m"], "interval": 0.1})
+        nest.Connect(mm, n)
+        if not connect_late:
+            nest.Connect(scg, n)
+        nest.Simulate(10.0)
+        if connect_late:
+            nest.Connect(scg, n)
+        nest.Simulate(40.0)
+        traces.append(mm.events["V_m"])
+    np.testing.assert_array_equal(traces[0], traces[1])
+    rest = traces[0][0]
+    assert traces[0][150] == rest and traces[0][300] > rest + 5.0  # flat before 20 ms, driven after

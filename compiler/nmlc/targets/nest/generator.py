@@ -382,6 +382,10 @@ class NeuronGenerator:
             cports.append({"name": p.name, "receptor": p.receptor, "value": f"{p.name}__value"})
             next_inputs.append(f"B_.{p.name}__value = __in[ {ring} * __rlen ];")
             next_inputs.append(f"__in[ {ring} * __rlen ] = 0.0;")
+        if next_inputs:
+            # without a current source the rings hold zeros: a network of spiking neurons only (the
+            # common case) then leaves their cache lines alone
+            next_inputs = ["if ( __currents )", "{", *("  " + ln for ln in next_inputs), "}"]
         ctx["continuous_ports"] = cports
         tables = []
 

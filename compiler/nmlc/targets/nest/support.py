@@ -38,7 +38,7 @@ RUNTIME = Path(__file__).parent / "runtime"
 CORE_HEADER = "nmlc_core.h"
 #: The adapter object every module built by nmlc links.
 ADAPTER_OBJECT = "nmlc_nest_adapter.o"
-_STD_HEADERS = ("algorithm", "array", "cmath", "cstddef", "cstdint", "deque", "iostream", "limits", "string",
+_STD_HEADERS = ("algorithm", "array", "cmath", "cstddef", "cstdint", "deque", "iostream", "limits", "new", "string",
                 "vector")
 
 

@@ -34,6 +34,7 @@ struct Slice
   long ring_len;     //!< slots per ring buffer
   const long* slot;  //!< slot[ lag - from ]: the ring position of step origin_steps + lag
   bool recording;    //!< a multimeter is connected: call Host::record every step
+  bool currents;     //!< a current source is connected: read the rings of continuous input (else all 0)
 };
 
 //! The NEST node a core lives in; the core calls it back for what only NEST can do.
@@ -94,8 +95,9 @@ class NeuronCore
 {
 public:
   virtual ~NeuronCore() = default;
-  //! a new node of the same model: parameters, state and derived variables copied, buffers fresh
-  virtual NeuronCore* clone() const = 0;
+  //! a new node of the same model, constructed at `where` (NeuronDescriptor::core_size bytes, aligned to
+  //! core_align): parameters, state and derived variables copied, buffers fresh
+  virtual NeuronCore* clone_into( void* where ) const = 0;
   //! reset per-run buffers (continuous inputs, solver state) and seed the neuron's random numbers
   virtual void init_buffers( std::uint64_t rng_seed, std::uint64_t node_id ) = 0;
   //! recompute everything that depends only on parameters and the resolution
@@ -124,8 +126,11 @@ struct SpikeRoute
 //! A neuron model as the adapter needs to know it; generated as constant data next to the core.
 struct NeuronDescriptor
 {
-  const char* name;          //!< class name, for messages
-  NeuronCore* ( *create )(); //!< a core with default parameters and initial state
+  const char* name; //!< class name, for messages
+  //! a core with default parameters and initial state, constructed at `where` (as for clone_into)
+  NeuronCore* ( *create )( void* where );
+  std::size_t core_size;  //!< sizeof the core class: the adapter places the core inside its own allocation
+  std::size_t core_align; //!< alignof the core class
   int n_rings;               //!< input ring buffers (spike ports, their event counts, currents)
   long n_spike_receptors;    //!< receptor types 0 .. n-1 of spike input (0: no spike input)
   //! spike_routes[ 2 * receptor + ( weight < 0 ) ]: where a spike of that receptor and sign goes

@@ -7,6 +7,7 @@
 #include "nmlc_nest_pch.h"
 
 #include <array>
+#include <new>
 #include <utility>
 
 #include "nmlc_nest_adapter.h"
@@ -167,27 +168,105 @@ private:
 
 } // namespace
 
+namespace
+{
+
+// A core in a block of its own (a model's prototype; a core aligned beyond what operator new gives).
+void*
+allocate_core( const NeuronDescriptor& desc )
+{
+  return ::operator new( desc.core_size, std::align_val_t( desc.core_align ) );
+}
+
+void
+free_core( void* core, const NeuronDescriptor& desc )
+{
+  ::operator delete( core, std::align_val_t( desc.core_align ) );
+}
+
+} // namespace
+
 NodeAdapter::NodeAdapter()
   : ArchivingNode()
+  , core_( nullptr )
   , desc_( registering )
-  , core_( registering != nullptr ? registering->create() : nullptr )
   , logger_( *this )
 {
   if ( desc_ == nullptr )
   {
     throw nest::KernelException( "nmlc: a generated neuron can only be created by its registered model" );
   }
+  void* const at = allocate_core( *desc_ );
+  try
+  {
+    core_ = desc_->create( at );
+  }
+  catch ( ... )
+  {
+    free_core( at, *desc_ );
+    throw;
+  }
 }
 
 NodeAdapter::NodeAdapter( const NodeAdapter& n )
-  : ArchivingNode( n )
-  , desc_( n.desc_ )
-  , core_( n.core_->clone() )
-  , logger_( *this )
+  : NodeAdapter( n, nullptr )
 {
 }
 
-NodeAdapter::~NodeAdapter() = default;
+NodeAdapter::NodeAdapter( const NodeAdapter& n, void* const core_at )
+  : ArchivingNode( n )
+  , core_( nullptr )
+  , core_on_heap_( core_at == nullptr )
+  , desc_( n.desc_ )
+  , logger_( *this )
+{
+  void* const at = core_on_heap_ ? allocate_core( *desc_ ) : core_at;
+  try
+  {
+    core_ = n.core_->clone_into( at );
+  }
+  catch ( ... )
+  {
+    if ( core_on_heap_ )
+    {
+      free_core( at, *desc_ );
+    }
+    throw;
+  }
+}
+
+NodeAdapter::~NodeAdapter()
+{
+  // a core class has NeuronCore as its only base, so core_ is also the address it was constructed at
+  core_->~NeuronCore();
+  if ( core_on_heap_ )
+  {
+    free_core( core_, *desc_ );
+  }
+}
+
+static_assert( alignof( NodeAdapter ) <= NodeAdapter::NODE_ALIGN, "a node block must be aligned for the node" );
+
+NodeAdapter*
+NodeAdapter::create_node( const NodeAdapter& proto )
+{
+  const NeuronDescriptor& desc = *proto.desc_;
+  if ( desc.core_align > NODE_ALIGN )
+  {
+    return new NodeAdapter( proto );
+  }
+  const std::size_t offset = ( sizeof( NodeAdapter ) + desc.core_align - 1 ) / desc.core_align * desc.core_align;
+  void* const block = ::operator new( offset + desc.core_size, std::align_val_t( NODE_ALIGN ) );
+  try
+  {
+    return ::new ( block ) NodeAdapter( proto, static_cast< char* >( block ) + offset );
+  }
+  catch ( ... )
+  {
+    ::operator delete( block, std::align_val_t( NODE_ALIGN ) );
+    throw;
+  }
+}
 
 size_t
 NodeAdapter::send_test_event( nest::Node& target, size_t receptor_type, nest::synindex syn_id, bool dummy_target )
@@ -228,6 +307,7 @@ NodeAdapter::handles_test_event( nest::CurrentEvent& e, size_t receptor_type )
   {
     throw nest::UnknownReceptorType( receptor_type, get_name() );
   }
+  currents_ = true;
   return receptor_type;
 }
 
@@ -253,9 +333,10 @@ NodeAdapter::handle( nest::SpikeEvent& e )
   const size_t sign = w < 0.0 ? 1 : 0;
   const long slot = nest::kernel().event_delivery_manager.get_modulo(
     e.get_rel_delivery_steps( nest::kernel().simulation_manager.get_slice_origin() ) );
-  if ( e.get_rport() == 0 and direct_[ sign ] != nullptr )
+  const DirectRoute& direct = direct_[ sign ];
+  if ( e.get_rport() == 0 and direct.ring != nullptr )
   {
-    direct_[ sign ][ slot ] += direct_factor_[ sign ] * w;
+    direct.ring[ slot ] += direct.factor * w;
     return;
   }
   const SpikeRoute& route = desc_->spike_routes[ 2 * e.get_rport() + sign ];
@@ -263,7 +344,7 @@ NodeAdapter::handle( nest::SpikeEvent& e )
   {
     return;
   }
-  double* const at = ring_.data() + slot;
+  double* const at = ring_.get() + slot;
   at[ route.ring * ring_len_ ] += route.factor * w;
   if ( route.count >= 0 )
   {
@@ -322,17 +403,16 @@ NodeAdapter::init_buffers_()
   nest::RingBuffer probe;
   probe.clear();
   ring_len_ = static_cast< long >( probe.size() );
-  ring_.assign( static_cast< size_t >( desc_->n_rings ) * probe.size(), 0.0 );
+  ring_.reset( new double[ static_cast< size_t >( desc_->n_rings ) * probe.size() ]() );
   // receptor 0 without event counts, the common case, skips the route table in handle()
   for ( size_t sign = 0; sign < 2; ++sign )
   {
-    direct_[ sign ] = nullptr;
-    direct_factor_[ sign ] = 0.0;
+    direct_[ sign ] = DirectRoute();
     if ( desc_->n_spike_receptors > 0 and desc_->spike_routes[ sign ].ring >= 0
       and desc_->spike_routes[ sign ].count < 0 )
     {
-      direct_[ sign ] = ring_.data() + desc_->spike_routes[ sign ].ring * ring_len_;
-      direct_factor_[ sign ] = desc_->spike_routes[ sign ].factor;
+      direct_[ sign ].ring = ring_.get() + desc_->spike_routes[ sign ].ring * ring_len_;
+      direct_[ sign ].factor = desc_->spike_routes[ sign ].factor;
     }
   }
   logger_.reset();
@@ -369,7 +449,7 @@ NodeAdapter::update( const nest::Time& origin, const long from, const long to )
     {
       slot[ lag - start ] = nest::kernel().event_delivery_manager.get_modulo( lag );
     }
-    const Slice slice { origin_steps, start, stop, ring_.data(), ring_len_, slot, recording_ };
+    const Slice slice { origin_steps, start, stop, ring_.get(), ring_len_, slot, recording_, currents_ };
     core_->update( *this, slice );
   }
 }
@@ -393,6 +473,20 @@ NodeAdapter::numerical_instability()
 {
   throw nest::NumericalInstability( get_name() );
 }
+
+} // namespace nmlc_abi
+
+// NEST creates every node of a model as `new ElementT( proto_ )`; a generated neuron's node takes its
+// core into the same allocation instead.
+template <>
+nest::Node*
+nest::GenericModel< nmlc_abi::NodeAdapter >::create_()
+{
+  return nmlc_abi::NodeAdapter::create_node( proto_ );
+}
+
+namespace nmlc_abi
+{
 
 void
 register_neuron( const NeuronDescriptor& model, const std::string& name )

@@ -6,12 +6,15 @@
  *  with generated neurons, and owns what needs NEST: the input ring buffers (one flat array, ring
  *  r at r * ring_len), the data logger and the status dictionaries. Co-generated synapses include
  *  this header to reach the core of their postsynaptic neuron.
+ *
+ *  A node NEST creates is one allocation: the adapter, then its core (see create_node), so that a
+ *  node's update reads adjacent memory, as a hand-written NEST model's does.
  */
 #ifndef NMLC_NEST_ADAPTER_H
 #define NMLC_NEST_ADAPTER_H
 
 #include <memory>
-#include <vector>
+#include <new>
 
 #include "archiving_node.h"
 #include "event.h"
@@ -31,6 +34,22 @@ public:
   NodeAdapter();
   NodeAdapter( const NodeAdapter& );
   ~NodeAdapter() override;
+
+  //! a node like `proto` (what NEST's GenericModel::create_ does), with its core in the same allocation
+  static NodeAdapter* create_node( const NodeAdapter& proto );
+  //! nodes start on a cache line, so that the fields below fall on the lines their comments say
+  static constexpr std::size_t NODE_ALIGN = 64;
+  static void*
+  operator new( std::size_t size )
+  {
+    return ::operator new( size, std::align_val_t( NODE_ALIGN ) );
+  }
+  //! also frees what create_node allocated: one block, the node and then its core
+  static void
+  operator delete( void* p ) noexcept
+  {
+    ::operator delete( p, std::align_val_t( NODE_ALIGN ) );
+  }
 
   using nest::Node::handle;
   using nest::Node::handles_test_event;
@@ -71,18 +90,33 @@ public:
   }
 
 private:
+  //! a copy of `n` whose core is constructed at `core_at` (null: in a block of its own)
+  NodeAdapter( const NodeAdapter& n, void* core_at );
+
   void init_buffers_() override;
   void pre_run_hook() override;
   void update( const nest::Time&, const long, const long ) override;
 
-  const NeuronDescriptor* desc_;
-  std::unique_ptr< NeuronCore > core_;
-  std::vector< double > ring_; //!< all input ring buffers of this node, ring r at r * ring_len_
+  //! where handle( SpikeEvent& ) adds a spike of receptor 0 whose ring needs no event count
+  struct DirectRoute
+  {
+    double* ring = nullptr; //!< null: take the route table
+    double factor = 0.0;
+  };
+
+  // What update() reads (32 bytes), then what handle( SpikeEvent& ) reads (32 bytes). With NEST
+  // 3.10 the first group is at bytes 408-435 of the node (after ArchivingNode and Host's vtable
+  // pointer), on its 7th cache line, the second fills the first half of the 8th: each of the two
+  // calls misses one line of the node, not two.
+  NeuronCore* core_;
+  std::unique_ptr< double[] > ring_; //!< all input ring buffers of this node, ring r at r * ring_len_
   long ring_len_ = 0;
-  //! the rings of receptor 0 for weights >= 0 and < 0 when they need no counts (else null)
-  double* direct_[ 2 ] = { nullptr, nullptr };
-  double direct_factor_[ 2 ] = { 0.0, 0.0 };
-  bool recording_ = false; //!< a multimeter was connected
+  bool recording_ = false;   //!< a multimeter was connected
+  bool currents_ = false;    //!< a current source was connected (else the current rings stay zero)
+  bool core_on_heap_ = true; //!< core_ is a block of its own (prototypes), not part of this node's
+  //! for weights >= 0 and < 0; aligned so that a route never straddles two cache lines
+  alignas( 16 ) DirectRoute direct_[ 2 ];
+  const NeuronDescriptor* desc_;
   nest::UniversalDataLogger< NodeAdapter > logger_;
 };
 
