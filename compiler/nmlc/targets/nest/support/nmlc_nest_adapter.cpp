@@ -245,25 +245,26 @@ NodeAdapter::~NodeAdapter()
   }
 }
 
-static_assert( alignof( NodeAdapter ) <= NodeAdapter::NODE_ALIGN, "a node block must be aligned for the node" );
+static_assert( alignof( NodeAdapter ) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__,
+  "create_node and operator delete assume the global operator new aligns a node" );
 
 NodeAdapter*
 NodeAdapter::create_node( const NodeAdapter& proto )
 {
   const NeuronDescriptor& desc = *proto.desc_;
-  if ( desc.core_align > NODE_ALIGN )
+  if ( desc.core_align > __STDCPP_DEFAULT_NEW_ALIGNMENT__ )
   {
     return new NodeAdapter( proto );
   }
   const std::size_t offset = ( sizeof( NodeAdapter ) + desc.core_align - 1 ) / desc.core_align * desc.core_align;
-  void* const block = ::operator new( offset + desc.core_size, std::align_val_t( NODE_ALIGN ) );
+  void* const block = ::operator new( offset + desc.core_size );
   try
   {
     return ::new ( block ) NodeAdapter( proto, static_cast< char* >( block ) + offset );
   }
   catch ( ... )
   {
-    ::operator delete( block, std::align_val_t( NODE_ALIGN ) );
+    ::operator delete( block );
     throw;
   }
 }
@@ -334,7 +335,7 @@ NodeAdapter::handle( nest::SpikeEvent& e )
   const long slot = nest::kernel().event_delivery_manager.get_modulo(
     e.get_rel_delivery_steps( nest::kernel().simulation_manager.get_slice_origin() ) );
   const DirectRoute& direct = direct_[ sign ];
-  if ( e.get_rport() == 0 and direct.ring != nullptr )
+  if ( direct.ring != nullptr )
   {
     direct.ring[ slot ] += direct.factor * w;
     return;
@@ -404,11 +405,12 @@ NodeAdapter::init_buffers_()
   probe.clear();
   ring_len_ = static_cast< long >( probe.size() );
   ring_.reset( new double[ static_cast< size_t >( desc_->n_rings ) * probe.size() ]() );
-  // receptor 0 without event counts, the common case, skips the route table in handle()
+  // a model with one spike receptor (all spikes arrive at rport 0) whose ring needs no event counts,
+  // the common case, skips the route table in handle()
   for ( size_t sign = 0; sign < 2; ++sign )
   {
     direct_[ sign ] = DirectRoute();
-    if ( desc_->n_spike_receptors > 0 and desc_->spike_routes[ sign ].ring >= 0
+    if ( desc_->n_spike_receptors == 1 and desc_->spike_routes[ sign ].ring >= 0
       and desc_->spike_routes[ sign ].count < 0 )
     {
       direct_[ sign ].ring = ring_.get() + desc_->spike_routes[ sign ].ring * ring_len_;

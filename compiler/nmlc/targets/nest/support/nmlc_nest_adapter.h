@@ -14,7 +14,6 @@
 #define NMLC_NEST_ADAPTER_H
 
 #include <memory>
-#include <new>
 
 #include "archiving_node.h"
 #include "event.h"
@@ -37,18 +36,11 @@ public:
 
   //! a node like `proto` (what NEST's GenericModel::create_ does), with its core in the same allocation
   static NodeAdapter* create_node( const NodeAdapter& proto );
-  //! nodes start on a cache line, so that the fields below fall on the lines their comments say
-  static constexpr std::size_t NODE_ALIGN = 64;
-  static void*
-  operator new( std::size_t size )
-  {
-    return ::operator new( size, std::align_val_t( NODE_ALIGN ) );
-  }
   //! also frees what create_node allocated: one block, the node and then its core
   static void
   operator delete( void* p ) noexcept
   {
-    ::operator delete( p, std::align_val_t( NODE_ALIGN ) );
+    ::operator delete( p );
   }
 
   using nest::Node::handle;
@@ -97,17 +89,17 @@ private:
   void pre_run_hook() override;
   void update( const nest::Time&, const long, const long ) override;
 
-  //! where handle( SpikeEvent& ) adds a spike of receptor 0 whose ring needs no event count
+  //! where handle( SpikeEvent& ) adds a spike of a model with one receptor whose ring needs no event count
   struct DirectRoute
   {
     double* ring = nullptr; //!< null: take the route table
     double factor = 0.0;
   };
 
-  // What update() reads (32 bytes), then what handle( SpikeEvent& ) reads (32 bytes). With NEST
-  // 3.10 the first group is at bytes 408-435 of the node (after ArchivingNode and Host's vtable
-  // pointer), on its 7th cache line, the second fills the first half of the 8th: each of the two
-  // calls misses one line of the node, not two.
+  // What update() reads (32 bytes), then what handle( SpikeEvent& ) reads (a route, 16 bytes,
+  // that never straddles two cache lines). Nodes are not aligned to cache lines: allocated 64-byte
+  // aligned (glibc's memalign), two short runs of the Brunel benchmark were 1.2-1.4x slower than
+  // the built-in, although cachegrind, which allocates its own way, counted fewer misses.
   NeuronCore* core_;
   std::unique_ptr< double[] > ring_; //!< all input ring buffers of this node, ring r at r * ring_len_
   long ring_len_ = 0;
