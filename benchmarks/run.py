@@ -5,7 +5,7 @@ it) and ``benchmarks/results/benchmarks.json``, with a description of the machin
 Every comparison runs both sides in the same process, interleaved (A B B A ...); the ratio that is
 held against the target is that of the medians (as issue 9 asks), the ratio of the fastest runs is
 given beside it. On a shared machine a single run can be 10 % faster than its neighbours, so the
-fastest runs hinge on one lucky run each; the median of 7 runs or more does not. What a comparison
+fastest runs hinge on one lucky run each; the median of 7 runs or more is much less sensitive. What a comparison
 needs but the library lacks is reported as not measured, not skipped silently.
 
 Options: ``--runs`` (repetitions per side, at least), ``--min-seconds`` (more repetitions until each side
@@ -215,7 +215,7 @@ def bench_build(repeats: int) -> list[dict]:
     # a neuron and a synapse: together they need every support file (the synapse NEST's precompiled header)
     warmup = [m for m in (_library("neurons", "iaf_psc_delta"), _library("synapses", "static")) if m] or [one]
     rows = build_times.build_rows(one, warmup, models, repeats)
-    rows.append(build_times.front_end_row(sorted((ROOT / "library").glob("*/*/*.nestml"))))
+    rows.append(build_times.front_end_row(models))
     return rows
 
 

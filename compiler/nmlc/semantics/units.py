@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import math
 import operator
+import sys
 from fractions import Fraction
 from typing import Iterable, NamedTuple, Union
 
@@ -157,7 +158,7 @@ def _scale_float(a: _Scale) -> float:
         f = math.inf
     if n == 1:
         return f
-    if f == 0.0 or math.isinf(f) or f < 2.2250738585072014e-308:
+    if f == 0.0 or math.isinf(f) or f < sys.float_info.min:
         # r is outside the normal float range; its root may not be.
         try:
             return math.exp((math.log(r.numerator) - math.log(r.denominator)) / n)

@@ -166,11 +166,6 @@ private:
   nest::ArchivingNode& node_;
 };
 
-} // namespace
-
-namespace
-{
-
 // A core in a block of its own (a model's prototype; a core aligned beyond what operator new gives).
 void*
 allocate_core( const NeuronDescriptor& desc )
