@@ -13,6 +13,8 @@ received in step k acts during step k+1, as in NEST's built-in models.
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -308,7 +310,8 @@ class NeuronGenerator:
         ctx["state_init"] = state_init
         ctx["state_guards"] = self._guards(ir.state, sp)
         # derived variables: internals, propagators, spike jumps
-        variables = [self._var_ctx(v) for v in ir.internals]
+        variables = [{"name": "__h", "ctype": "double", "doc": "simulation resolution, ms"},
+                     *(self._var_ctx(v) for v in ir.internals)]
         calibrate = [self._init_line(v, f"V_.{v.name}", self.printer) for v in ir.internals]
         for block in ir.plan.blocks:
             if isinstance(block, ExactBlock):
@@ -346,11 +349,13 @@ class NeuronGenerator:
         n_receptors = max((p.receptor for p in ir.spike_ports), default=-1) + 1
         spike_ring = [-1] * (2 * n_receptors)
         count_ring = [-1] * (2 * n_receptors)
-        spike_negate = [0] * (2 * n_receptors)
         for p in ir.spike_ports:
             ring = n_rings
             n_rings += 1
-            step_inputs.append(f"const double __spk_{p.name} = __in[ {ring} * __rlen ];")
+            # a ring sums the weights as they come; NESTML's inhibitory port holds the magnitude -w,
+            # so its sum is negated here, as 0 - sum (exactly -sum, and +0 rather than -0 without spikes)
+            negate = "0.0 - " if p.sign == "inhibitory" else ""
+            step_inputs.append(f"const double __spk_{p.name} = {negate}__in[ {ring} * __rlen ];")
             step_inputs.append(f"__in[ {ring} * __rlen ] = 0.0;")
             step_inputs.append(f"(void) __spk_{p.name};")
             count = -1
@@ -365,8 +370,6 @@ class NeuronGenerator:
                 if spike_ring[2 * p.receptor + k] < 0:
                     spike_ring[2 * p.receptor + k] = ring
                     count_ring[2 * p.receptor + k] = count
-                    # NESTML's convention: an inhibitory port holds the (non-negative) magnitude -w
-                    spike_negate[2 * p.receptor + k] = 1 if p.sign == "inhibitory" else 0
         ctx["receptor_types"] = [(cpp_string(p.name.upper()), p.receptor) for p in ir.spike_ports
                                  if ir.multi_receptor]
         ctx["spike_ports"] = ir.spike_ports
@@ -398,7 +401,7 @@ class NeuronGenerator:
         ctx["descriptor"] = {
             "n_rings": n_rings, "n_spike_receptors": n_receptors, "n_current_receptors": n_current,
             "spike_routes": table("spike_routes", "nmlc_abi::SpikeRoute", [
-                f"{{ {r}, {c}, {'-1.0' if neg else '1.0'} }}" for r, c, neg in zip(spike_ring, count_ring, spike_negate)]),
+                f"{{ {r}, {c} }}" for r, c in zip(spike_ring, count_ring)]),
             "current_ring": table("current_ring", "int", current_ring),
             "receptor_names": table("receptor_names", "char* const", [k for k, _ in ctx["receptor_types"]]),
             "receptor_numbers": table("receptor_numbers", "long", [v for _, v in ctx["receptor_types"]])}
@@ -472,6 +475,7 @@ class NeuronGenerator:
                                            "expr": "__moved_now_( nmlc_abi::time_ms_of_step( B_.__origin_steps + "
                                                    f"B_.__lag ) + V_.__h )[ {r['index']} ]"})
         ctx["descriptor"]["recordables"] = table("recordables", "char* const", [r["key"] for r in ctx["recordables"]])
+        ctx["layout"] = _hot_first(ctx)
         code = _ENV.get_template("neuron.cpp.jinja2").render(**ctx)
         return GeneratedModel(ir.name, self.registered, self.cls, f"{self.cls}.cpp", code)
 
@@ -555,6 +559,23 @@ def _priority(expr: n.Expr | None) -> float:
     if isinstance(expr, n.Num):
         return -expr.value
     return 0.0
+
+
+def _hot_first(ctx: dict) -> dict[str, list[dict]]:
+    """The members of P_, S_ and V_ in declaration order: those the simulation loop reads first.
+
+    A network of many neurons does not fit in the caches: each update() and each spike's delivery
+    fetches the node's memory again, line by line. Parameters read only by calibrate() (C_m, tau_m ...)
+    would otherwise sit between the fields every step reads and spread them over more cache lines.
+    """
+    loop = "\n".join([*ctx["step_inputs"], *ctx["update_body"], *ctx["after_update"], *ctx["next_inputs"],
+                      *(f["definition"] for f in ctx["functions"]), *(s["decl"] for s in ctx["steppers"]),
+                      repr(ctx["cogen"])])
+    layout = {}
+    for key, struct in (("parameters", "P_"), ("state", "S_"), ("variables", "V_")):
+        used = set(re.findall(rf"\b{struct}\.(\w+)", loop))
+        layout[key] = sorted(ctx[key], key=lambda v: v["name"] not in used)  # stable: hot, then cold
+    return layout
 
 
 def render_module(models: list[GeneratedModel], module: str, namespace: str,

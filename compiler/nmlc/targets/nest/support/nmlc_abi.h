@@ -120,7 +120,6 @@ struct SpikeRoute
 {
   int ring;      //!< ring of the spike weights (-1: the spike is dropped)
   int count;     //!< ring of the spike counts (-1: not counted)
-  double factor; //!< the ring takes factor * weight (-1 for NESTML's inhibitory ports, which hold -w)
 };
 
 //! A neuron model as the adapter needs to know it; generated as constant data next to the core.

@@ -183,9 +183,9 @@ free_core( void* core, const NeuronDescriptor& desc )
 
 NodeAdapter::NodeAdapter()
   : ArchivingNode()
-  , core_( nullptr )
   , desc_( registering )
   , logger_( *this )
+  , core_( nullptr )
 {
   if ( desc_ == nullptr )
   {
@@ -210,10 +210,10 @@ NodeAdapter::NodeAdapter( const NodeAdapter& n )
 
 NodeAdapter::NodeAdapter( const NodeAdapter& n, void* const core_at )
   : ArchivingNode( n )
-  , core_( nullptr )
-  , core_on_heap_( core_at == nullptr )
   , desc_( n.desc_ )
   , logger_( *this )
+  , core_( nullptr )
+  , core_on_heap_( core_at == nullptr )
 {
   void* const at = core_on_heap_ ? allocate_core( *desc_ ) : core_at;
   try
@@ -240,8 +240,9 @@ NodeAdapter::~NodeAdapter()
   }
 }
 
-static_assert( alignof( NodeAdapter ) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__,
-  "create_node and operator delete assume the global operator new aligns a node" );
+static_assert( alignof( NodeAdapter ) == __STDCPP_DEFAULT_NEW_ALIGNMENT__,
+  "operator new places a node 16-byte aligned, and a core whose alignment operator new gives starts "
+  "right after the adapter (update relies on it)" );
 
 NodeAdapter*
 NodeAdapter::create_node( const NodeAdapter& proto )
@@ -251,11 +252,11 @@ NodeAdapter::create_node( const NodeAdapter& proto )
   {
     return new NodeAdapter( proto );
   }
-  const std::size_t offset = ( sizeof( NodeAdapter ) + desc.core_align - 1 ) / desc.core_align * desc.core_align;
-  void* const block = ::operator new( offset + desc.core_size );
+  // sizeof( NodeAdapter ) is a multiple of its alignment, which is at least the core's
+  void* const block = ::operator new( sizeof( NodeAdapter ) + desc.core_size );
   try
   {
-    return ::new ( block ) NodeAdapter( proto, static_cast< char* >( block ) + offset );
+    return ::new ( block ) NodeAdapter( proto, static_cast< char* >( block ) + sizeof( NodeAdapter ) );
   }
   catch ( ... )
   {
@@ -329,10 +330,11 @@ NodeAdapter::handle( nest::SpikeEvent& e )
   const size_t sign = w < 0.0 ? 1 : 0;
   const long slot = nest::kernel().event_delivery_manager.get_modulo(
     e.get_rel_delivery_steps( nest::kernel().simulation_manager.get_slice_origin() ) );
-  const DirectRoute& direct = direct_[ sign ];
-  if ( direct.ring != nullptr )
+  // the rings take the weights as they come (the core negates the sum of an inhibitory port)
+  double* const direct = direct_[ sign ];
+  if ( direct != nullptr )
   {
-    direct.ring[ slot ] += direct.factor * w;
+    direct[ slot ] += w;
     return;
   }
   const SpikeRoute& route = desc_->spike_routes[ 2 * e.get_rport() + sign ];
@@ -341,7 +343,7 @@ NodeAdapter::handle( nest::SpikeEvent& e )
     return;
   }
   double* const at = ring_.get() + slot;
-  at[ route.ring * ring_len_ ] += route.factor * w;
+  at[ route.ring * ring_len_ ] += w;
   if ( route.count >= 0 )
   {
     at[ route.count * ring_len_ ] += multiplicity;
@@ -404,13 +406,9 @@ NodeAdapter::init_buffers_()
   // the common case, skips the route table in handle()
   for ( size_t sign = 0; sign < 2; ++sign )
   {
-    direct_[ sign ] = DirectRoute();
-    if ( desc_->n_spike_receptors == 1 and desc_->spike_routes[ sign ].ring >= 0
-      and desc_->spike_routes[ sign ].count < 0 )
-    {
-      direct_[ sign ].ring = ring_.get() + desc_->spike_routes[ sign ].ring * ring_len_;
-      direct_[ sign ].factor = desc_->spike_routes[ sign ].factor;
-    }
+    const SpikeRoute& route = desc_->spike_routes[ sign ];
+    const bool direct = desc_->n_spike_receptors == 1 and route.ring >= 0 and route.count < 0;
+    direct_[ sign ] = direct ? ring_.get() + route.ring * ring_len_ : nullptr;
   }
   logger_.reset();
   ArchivingNode::clear_history();
@@ -434,6 +432,22 @@ NodeAdapter::pre_run_hook()
 void
 NodeAdapter::update( const nest::Time& origin, const long from, const long to )
 {
+  // The core of a node NEST created lies right after the adapter. Computing its address instead of
+  // loading core_ lets the core's fields be fetched while the adapter's are still on their way
+  // from memory; a branch (not a conditional move) keeps the two independent.
+  if ( __builtin_expect( core_on_heap_, false ) )
+  {
+    update_core_( *core_, origin, from, to );
+  }
+  else
+  {
+    update_core_( *std::launder( reinterpret_cast< NeuronCore* >( this + 1 ) ), origin, from, to );
+  }
+}
+
+inline void
+NodeAdapter::update_core_( NeuronCore& core, const nest::Time& origin, const long from, const long to )
+{
   // The ring position of each step is the same for every ring: look it up once per step, then let
   // the core run the whole slice (chunks of at most 64 steps keep the table on the stack).
   constexpr long CHUNK = 64;
@@ -447,7 +461,7 @@ NodeAdapter::update( const nest::Time& origin, const long from, const long to )
       slot[ lag - start ] = nest::kernel().event_delivery_manager.get_modulo( lag );
     }
     const Slice slice { origin_steps, start, stop, ring_.get(), ring_len_, slot, recording_, currents_ };
-    core_->update( *this, slice );
+    core.update( *this, slice );
   }
 }
 

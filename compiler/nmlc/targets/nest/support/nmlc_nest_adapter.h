@@ -88,28 +88,21 @@ private:
   void init_buffers_() override;
   void pre_run_hook() override;
   void update( const nest::Time&, const long, const long ) override;
+  void update_core_( NeuronCore& core, const nest::Time&, long from, long to );
 
-  //! where handle( SpikeEvent& ) adds a spike of a model with one receptor whose ring needs no event count
-  struct DirectRoute
-  {
-    double* ring = nullptr; //!< null: take the route table
-    double factor = 0.0;
-  };
-
-  // What update() reads (32 bytes), then what handle( SpikeEvent& ) reads (a route, 16 bytes,
-  // that never straddles two cache lines). Nodes are not aligned to cache lines: allocated 64-byte
-  // aligned (glibc's memalign), two short runs of the Brunel benchmark were 1.2-1.4x slower than
-  // the built-in, although cachegrind, which allocates its own way, counted fewer misses.
+  const NeuronDescriptor* desc_;
+  nest::UniversalDataLogger< NodeAdapter > logger_;
+  // The hot fields come last, so that the core follows them in the node's block: what update()
+  // reads (32 bytes), then what handle( SpikeEvent& ) reads (16 bytes, never straddling two lines).
   NeuronCore* core_;
   std::unique_ptr< double[] > ring_; //!< all input ring buffers of this node, ring r at r * ring_len_
   long ring_len_ = 0;
   bool recording_ = false;   //!< a multimeter was connected
   bool currents_ = false;    //!< a current source was connected (else the current rings stay zero)
   bool core_on_heap_ = true; //!< core_ is a block of its own (prototypes), not part of this node's
-  //! for weights >= 0 and < 0; aligned so that a route never straddles two cache lines
-  alignas( 16 ) DirectRoute direct_[ 2 ];
-  const NeuronDescriptor* desc_;
-  nest::UniversalDataLogger< NodeAdapter > logger_;
+  //! where handle( SpikeEvent& ) adds weights >= 0 and < 0 (ring entry of slot 0) in a model with one
+  //! receptor whose rings need no event counts; null: take the descriptor's route table
+  alignas( 16 ) double* direct_[ 2 ] = { nullptr, nullptr };
 };
 
 } // namespace nmlc_abi
