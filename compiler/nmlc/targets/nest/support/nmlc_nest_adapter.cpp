@@ -427,11 +427,45 @@ NodeAdapter::pre_run_hook()
 {
   logger_.init();
   core_->calibrate();
+  link_update_order_();
+}
+
+void
+NodeAdapter::link_update_order_()
+{
+  // NEST updates a thread's nodes in the order of their ids; its loop reads each node's base class
+  // (the virtual table pointer, the frozen flag) first. The hardware prefetcher does not follow that
+  // loop from one node's block to the next, so update() prefetches the next node's base itself.
+  const nest::SparseNodeArray& local = nest::kernel().node_manager.get_local_nodes( get_thread() );
+  size_t lo = 0;
+  size_t hi = local.size();
+  while ( lo < hi ) // the first local node whose id is above this node's
+  {
+    const size_t mid = lo + ( hi - lo ) / 2;
+    if ( local.get_node_by_index( mid )->get_node_id() <= get_node_id() )
+    {
+      lo = mid + 1;
+    }
+    else
+    {
+      hi = mid;
+    }
+  }
+  next_ = lo < local.size() ? local.get_node_by_index( lo ) : nullptr;
 }
 
 void
 NodeAdapter::update( const nest::Time& origin, const long from, const long to )
 {
+  if ( next_ != nullptr )
+  {
+    const char* const base = reinterpret_cast< const char* >( next_ );
+    for ( std::size_t at = 0; at < sizeof( nest::Node ); at += 64 )
+    {
+      __builtin_prefetch( base + at );
+    }
+    __builtin_prefetch( base + sizeof( nest::Node ) - 1 );
+  }
   // The core of a node NEST created lies right after the adapter. Computing its address instead of
   // loading core_ lets the core's fields be fetched while the adapter's are still on their way
   // from memory; a branch (not a conditional move) keeps the two independent.

@@ -89,14 +89,16 @@ private:
   void pre_run_hook() override;
   void update( const nest::Time&, const long, const long ) override;
   void update_core_( NeuronCore& core, const nest::Time&, long from, long to );
+  void link_update_order_();
 
   const NeuronDescriptor* desc_;
   nest::UniversalDataLogger< NodeAdapter > logger_;
   // The hot fields come last, so that the core follows them in the node's block: what update()
-  // reads (32 bytes), then what handle( SpikeEvent& ) reads (16 bytes, never straddling two lines).
+  // reads (40 bytes), then what handle( SpikeEvent& ) reads (16 bytes, never straddling two lines).
   NeuronCore* core_;
   std::unique_ptr< double[] > ring_; //!< all input ring buffers of this node, ring r at r * ring_len_
   long ring_len_ = 0;
+  nest::Node* next_ = nullptr; //!< the node NEST updates after this one on this thread (or null)
   bool recording_ = false;   //!< a multimeter was connected
   bool currents_ = false;    //!< a current source was connected (else the current rings stay zero)
   bool core_on_heap_ = true; //!< core_ is a block of its own (prototypes), not part of this node's
